@@ -1,0 +1,238 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using VitSharp.Modules;
+using VitSharp.Native;
+using VitSharp.PosEmbed;
+using static TorchSharp.torch;
+
+namespace VitSharp.Models;
+
+/// <summary>
+/// The Vision Transformer, laid out like timm's <c>VisionTransformer</c> so that its state_dict keys are timm's:
+/// <c>patch_embed.proj</c>, <c>cls_token</c>, <c>reg_token</c>, <c>pos_embed</c>, <c>blocks.{i}.*</c>, <c>norm</c>,
+/// <c>fc_norm</c>, <c>head</c>. It runs on any input height × width: the learned position embedding is resampled
+/// to the input's patch grid with the family semantics of <see cref="PosEmbedResampling"/>. In evaluation mode the
+/// resampled table is cached per grid; the cache is dropped on <c>train()</c>/<c>eval()</c>, on
+/// <c>load_state_dict</c>, when <c>pos_embed</c> is replaced, and by <see cref="ClearPosEmbedCache"/>.
+/// </summary>
+public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
+{
+    private readonly PatchEmbedding patch_embed;
+    private readonly Parameter? cls_token;
+    private readonly Parameter? reg_token;
+    private Parameter pos_embed;
+    private readonly Dropout pos_drop;
+    private readonly Identity norm_pre;
+    private readonly ModuleList<Block> blocks;
+    private readonly nn.Module<Tensor, Tensor> norm;
+    private readonly nn.Module<Tensor, Tensor> fc_norm;
+    private readonly Dropout head_drop;
+    private readonly nn.Module<Tensor, Tensor> head;
+
+    private readonly PosEmbedCache posEmbedCache = new();
+
+    public VisionTransformer(VitConfig config) : base(nameof(VisionTransformer))
+    {
+        TorchRuntime.EnsureLoaded();
+        Config = config.Validate();
+        PosEmbedResampling = config.PosEmbedResampling;
+        int dim = config.EmbedDim;
+
+        patch_embed = config.PatchEmbed == PatchEmbedKind.Conv
+            ? new PatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad)
+            : new LinearPatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad);
+        cls_token = config.ClassToken ? nn.Parameter(zeros(1, 1, dim)) : null;
+        reg_token = config.RegTokens > 0 ? nn.Parameter(zeros(1, config.RegTokens, dim)) : null;
+        pos_embed = config.PosEmbed == PosEmbedKind.SinCos
+            ? nn.Parameter(SinCosTable(config.GridSize), requires_grad: false)
+            : nn.Parameter(zeros(1, config.PosEmbedTokens, dim));
+        pos_drop = nn.Dropout(config.PosDropRate);
+        norm_pre = nn.Identity();
+
+        // Stochastic depth grows linearly with depth (timm, DeiT): block i drops with rate i/(depth-1) · drop_path_rate.
+        var blockList = Enumerable.Range(0, config.Depth).Select(i => new Block(dim, config.NumHeads, config.MlpRatio, config.QkvBias,
+            config.LayerNormEps, config.DropRate, config.AttnDropRate,
+            config.Depth == 1 ? 0 : config.DropPathRate * i / (config.Depth - 1), config.InitValues));
+        blocks = nn.ModuleList(blockList.ToArray());
+
+        norm = config.UseFcNorm ? nn.Identity() : nn.LayerNorm(dim, config.LayerNormEps);
+        fc_norm = config.UseFcNorm ? nn.LayerNorm(dim, config.LayerNormEps) : nn.Identity();
+        head_drop = nn.Dropout(config.DropRate);
+        head = config.NumClasses > 0 ? nn.Linear(dim, config.NumClasses) : nn.Identity();
+        RegisterComponents();
+        VitInit.Apply(this, cls_token, reg_token, config.PosEmbed == PosEmbedKind.Learned ? pos_embed : null);
+    }
+
+    public VitConfig Config { get; private set; }
+
+    /// <summary>The semantics used to resample the learned table for other input sizes. Changing it drops the cache.</summary>
+    public PosEmbedResampling PosEmbedResampling { get; set; }
+
+    public PatchEmbedding PatchEmbed => patch_embed;
+    public IReadOnlyList<Block> Blocks => [.. blocks];
+    public int NumPrefixTokens => Config.NumPrefixTokens;
+
+    /// <summary>The learned (or fixed sin-cos) table at the native grid, <c>[1, tokens, D]</c>.</summary>
+    public Parameter PosEmbedParameter => pos_embed;
+
+    /// <summary>Logits <c>[B, classes]</c> (or pooled features when the model has no head).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>All tokens after the final norm, <c>[B, prefix + h·w, D]</c>, for an input of any size.</summary>
+    public Tensor ForwardFeatures(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = Embed(x);
+        foreach (var block in blocks) x = block.call(x);
+        return norm.call(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Pools the final tokens (class token or patch mean), applies <c>fc_norm</c>, and the head unless <paramref name="preLogits"/>.</summary>
+    public Tensor ForwardHead(Tensor features, bool preLogits = false)
+    {
+        using var scope = NewDisposeScope();
+        var pooled = Config.GlobalPool == GlobalPool.Token
+            ? features[.., 0]
+            : features[.., NumPrefixTokens..].mean([1]);
+        pooled = head_drop.call(fc_norm.call(pooled));
+        return (preLogits ? pooled : head.call(pooled)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>One pass giving the final tokens and the last block's attention probabilities <c>[B, heads, T, T]</c>.</summary>
+    public (Tensor Features, Tensor LastSelfAttention) ForwardFeaturesWithAttention(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        x = Embed(x);
+        for (int i = 0; i < blocks.Count - 1; i++) x = blocks[i].call(x);
+        var (last, attention) = blocks[^1].ForwardWithAttention(x);
+        return (norm.call(last).MoveToOuterDisposeScope(), attention.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>DINO's <c>get_last_selfattention</c>: the last block's attention probabilities <c>[B, heads, T, T]</c>.</summary>
+    public Tensor GetLastSelfAttention(Tensor x)
+    {
+        var (features, attention) = ForwardFeaturesWithAttention(x);
+        features.Dispose();
+        return attention;
+    }
+
+    /// <summary>
+    /// DINO's <c>get_intermediate_layers</c>: the outputs of the last <paramref name="n"/> blocks, in order, each
+    /// through the final norm when <paramref name="applyNorm"/> (DINO always normalises; DINOv2 makes it optional).
+    /// </summary>
+    public IReadOnlyList<Tensor> GetIntermediateLayers(Tensor x, int n = 1, bool applyNorm = true)
+    {
+        if (n < 1 || n > blocks.Count) throw new ArgumentOutOfRangeException(nameof(n), $"n must be in 1..{blocks.Count}");
+        using var scope = NewDisposeScope();
+        var outputs = new List<Tensor>();
+        x = Embed(x);
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            x = blocks[i].call(x);
+            if (blocks.Count - i <= n) outputs.Add((applyNorm ? norm.call(x) : x).MoveToOuterDisposeScope());
+        }
+        return outputs;
+    }
+
+    /// <summary>
+    /// The position table for a patch grid (and, for DINO-style skip rules, the image size): the native table, a
+    /// resampled one (cached in evaluation mode), or the sin-cos table of that grid.
+    /// </summary>
+    public Tensor PosEmbedFor(GridSize grid, GridSize? image = null)
+    {
+        var table = PosEmbedTable(grid, image ?? new GridSize(grid.Height * Config.PatchSize, grid.Width * Config.PatchSize));
+        return table.alias();
+    }
+
+    /// <summary>
+    /// Makes <paramref name="imgSize"/> the native size (timm <c>set_input_size</c>): the learned table is resampled
+    /// once, with the current semantics, and becomes the parameter. Use it before fine-tuning at a new resolution.
+    /// </summary>
+    public void SetInputSize(GridSize imgSize)
+    {
+        var newConfig = (Config with { ImgSize = imgSize }).Validate();
+        using (no_grad())
+        {
+            var table = Config.PosEmbed == PosEmbedKind.SinCos
+                ? SinCosTable(newConfig.GridSize)
+                : PosEmbedResampler.Resample(pos_embed, Config.GridSize, newConfig.GridSize, PosEmbedPrefixTokens, PosEmbedResampling).clone();
+            pos_embed = nn.Parameter(table, requires_grad: pos_embed.requires_grad);
+        }
+        ConditionallyRegisterParameter(nameof(pos_embed), pos_embed);
+        Config = newConfig;
+        ClearPosEmbedCache();
+    }
+
+    /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>
+    public IReadOnlySet<string> NoWeightDecay() => new HashSet<string> { "pos_embed", "cls_token", "reg_token" };
+
+    /// <summary>Drops cached resampled tables. Call it after changing <c>pos_embed</c> in place outside <c>load_state_dict</c>.</summary>
+    public void ClearPosEmbedCache() => posEmbedCache.Clear();
+
+    public override void train(bool train = true)
+    {
+        ClearPosEmbedCache();
+        base.train(train);
+    }
+
+    public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)
+    {
+        ClearPosEmbedCache();
+        return base.load_state_dict(source, strict, skip);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ClearPosEmbedCache();
+        base.Dispose(disposing);
+    }
+
+    private int PosEmbedPrefixTokens => Config.NoEmbedClass ? 0 : NumPrefixTokens;
+
+    /// <summary>Patch embedding, prefix tokens and position embedding (timm's <c>_pos_embed</c>), then <c>norm_pre</c>.</summary>
+    private Tensor Embed(Tensor images)
+    {
+        var image = new GridSize(checked((int)images.shape[^2]), checked((int)images.shape[^1]));
+        var tokens = patch_embed.call(images);
+        var grid = patch_embed.GridFor(image);
+        var table = PosEmbedTable(grid, image);
+        long batch = tokens.shape[0];
+
+        var prefix = new List<Tensor>();
+        if (cls_token is not null) prefix.Add(cls_token.expand(batch, -1, -1));
+        if (reg_token is not null) prefix.Add(reg_token.expand(batch, -1, -1));
+
+        Tensor x;
+        if (Config.NoEmbedClass)
+        {
+            // DeiT-III / DINOv2-reg: the table covers the patches only; prefix tokens are concatenated after.
+            x = tokens + table;
+            if (prefix.Count > 0) x = cat([.. prefix, x], dim: 1);
+        }
+        else
+        {
+            x = prefix.Count > 0 ? cat([.. prefix, tokens], dim: 1) : tokens;
+            x = x + table;
+        }
+        return norm_pre.call(pos_drop.call(x));
+    }
+
+    private Tensor PosEmbedTable(GridSize grid, GridSize image)
+    {
+        if (Config.PosEmbed == PosEmbedKind.SinCos && grid == Config.GridSize) return pos_embed;
+        if (Config.PosEmbed == PosEmbedKind.Learned && PosEmbedResampler.IsSkipped(PosEmbedResampling, Config.GridSize, grid, image)) return pos_embed;
+        if (training && Config.PosEmbed == PosEmbedKind.Learned)
+            return PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image);
+
+        var key = new PosEmbedCache.Key(pos_embed.Handle, grid, image.IsSquare, PosEmbedResampling);
+        return posEmbedCache.GetOrAdd(key, () => Config.PosEmbed == PosEmbedKind.SinCos
+            ? SinCosTable(grid).to(pos_embed.dtype, pos_embed.device)
+            : PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image));
+    }
+
+    private Tensor SinCosTable(GridSize grid) => SinCosPosEmbed.Build(Config.EmbedDim, grid, PosEmbedPrefixTokens);
+}

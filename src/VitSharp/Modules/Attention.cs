@@ -1,0 +1,66 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace VitSharp.Modules;
+
+/// <summary>
+/// Multi-head self-attention with a packed <c>qkv</c> projection (timm <c>Attention</c>):
+/// <c>softmax(q·kᵀ/√d)·v</c>. The normal path uses the fused <c>scaled_dot_product_attention</c>;
+/// <see cref="ForwardWithAttention"/> computes the same thing explicitly and also returns the probabilities.
+/// </summary>
+public sealed class Attention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear qkv;
+    private readonly Dropout attn_drop;
+    private readonly Linear proj;
+    private readonly Dropout proj_drop;
+
+    private readonly double attentionDropRate;
+
+    public int NumHeads { get; }
+    public long HeadDim { get; }
+
+    public Attention(long dim, int numHeads, bool qkvBias, double attnDropRate, double projDropRate) : base(nameof(Attention))
+    {
+        if (dim % numHeads != 0) throw new ArgumentException($"embed dim {dim} is not divisible by {numHeads} heads");
+        NumHeads = numHeads;
+        HeadDim = dim / numHeads;
+        attentionDropRate = attnDropRate;
+        qkv = nn.Linear(dim, dim * 3, hasBias: qkvBias);
+        attn_drop = nn.Dropout(attnDropRate);
+        proj = nn.Linear(dim, dim);
+        proj_drop = nn.Dropout(projDropRate);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v) = SplitHeads(x);
+        var context = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0);
+        return Project(context, x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The block output and the attention probabilities <c>[B, heads, T, T]</c> (before attention dropout).</summary>
+    public (Tensor Output, Tensor Probabilities) ForwardWithAttention(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v) = SplitHeads(x);
+        var probabilities = (q * Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
+        var context = attn_drop.call(probabilities).matmul(v);
+        var output = Project(context, x);
+        return (output.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
+    }
+
+    private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor x)
+    {
+        long b = x.shape[0], n = x.shape[1];
+        var packed = qkv.call(x).reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4);
+        var parts = packed.unbind(0);
+        return (parts[0], parts[1], parts[2]);
+    }
+
+    private Tensor Project(Tensor context, Tensor x) =>
+        proj_drop.call(proj.call(context.transpose(1, 2).reshape(x.shape[0], x.shape[1], x.shape[2])));
+}
