@@ -20,6 +20,7 @@ public sealed record ElfVersionNeed(string File, string Name, int Index, long Fl
 /// </summary>
 public sealed class ElfSymbolVersions
 {
+    private const uint ShtDynamic = 6;
     private const uint ShtDynsym = 11;
     private const uint ShtGnuVerdef = 0x6ffffffd;
     private const uint ShtGnuVerneed = 0x6ffffffe;
@@ -31,10 +32,19 @@ public sealed class ElfSymbolVersions
     public IReadOnlyList<ElfVersionNeed> Needed { get; }
     public IReadOnlyList<string> Defined { get; }
 
-    private ElfSymbolVersions(IReadOnlyList<ElfVersionNeed> needed, IReadOnlyList<string> defined)
+    /// <summary>The library's <c>DT_NEEDED</c> entries: the sonames it links against.</summary>
+    public IReadOnlyList<string> NeededLibraries { get; }
+
+    /// <summary>Every dynamic symbol that has a version, with the file offset of its <c>.gnu.version</c> entry.</summary>
+    internal IReadOnlyList<(string Symbol, int Index, long VersymOffset)> VersionedSymbols { get; }
+
+    private ElfSymbolVersions(IReadOnlyList<ElfVersionNeed> needed, IReadOnlyList<string> defined, IReadOnlyList<string> neededLibraries,
+        IReadOnlyList<(string, int, long)> versionedSymbols)
     {
         Needed = needed;
         Defined = defined;
+        NeededLibraries = neededLibraries;
+        VersionedSymbols = versionedSymbols;
     }
 
     public static ElfSymbolVersions Read(string path) => Parse(File.ReadAllBytes(path), path);
@@ -45,6 +55,9 @@ public sealed class ElfSymbolVersions
         var reader = new Reader(elf.ToArray(), name);
         return reader.ReadVersions();
     }
+
+    /// <summary>A provider that defines exactly <paramref name="versions"/> (for checking a library against a libstdc++ that is not installed).</summary>
+    internal static ElfSymbolVersions WithDefined(IEnumerable<string> versions) => new([], versions.ToList(), [], []);
 
     /// <summary>The versions required from <paramref name="soname"/> that <paramref name="provider"/> does not define.</summary>
     public IReadOnlyList<ElfVersionNeed> MissingFrom(string soname, ElfSymbolVersions provider)
@@ -112,6 +125,7 @@ public sealed class ElfSymbolVersions
 
             // Symbol name per version index, from the dynamic symbol table and its parallel .gnu.version array.
             var symbolsByIndex = new Dictionary<int, List<string>>();
+            var versioned = new List<(string, int, long)>();
             var dynsym = sections.FirstOrDefault(s => s.Type == ShtDynsym);
             var versym = sections.FirstOrDefault(s => s.Type == ShtGnuVersym);
             if (dynsym.Type == ShtDynsym && versym.Type == ShtGnuVersym)
@@ -124,6 +138,7 @@ public sealed class ElfSymbolVersions
                     int index = U16(versym.Offset + 2 * i) & 0x7fff;
                     if (index < 2) continue; // 0 = local, 1 = global unversioned
                     string symbol = CString(dynstr, U32(dynsym.Offset + 24 * i));
+                    versioned.Add((symbol, index, versym.Offset + 2 * i));
                     if (!symbolsByIndex.TryGetValue(index, out var list)) symbolsByIndex[index] = list = [];
                     list.Add(symbol);
                 }
@@ -156,7 +171,19 @@ public sealed class ElfSymbolVersions
                 }
             }
 
-            return new ElfSymbolVersions(needed, defined);
+            var libraries = new List<string>();
+            foreach (var dynamic in sections.Where(s => s.Type == ShtDynamic))
+            {
+                var strtab = Linked(dynamic);
+                for (long at = dynamic.Offset; at + 16 <= dynamic.Offset + dynamic.Size; at += 16)
+                {
+                    long tag = U64(at);
+                    if (tag == 0) break; // DT_NULL
+                    if (tag == 1) libraries.Add(CString(strtab, U64(at + 8))); // DT_NEEDED
+                }
+            }
+
+            return new ElfSymbolVersions(needed, defined, libraries, versioned);
         }
     }
 }

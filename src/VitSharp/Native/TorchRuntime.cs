@@ -80,6 +80,12 @@ public static partial class TorchRuntime
         nint handle;
         try
         {
+            // Load the patched copy's dependencies from the shipped folder first, by full path: the loader then
+            // binds its DT_NEEDED entries to these by soname, so libtorch is loaded once, from where TorchSharp
+            // itself loads it. (Two copies of libtorch_cpu in one process abort on duplicate op registration.)
+            string shippedFolder = Path.GetDirectoryName(original)!;
+            foreach (string dependency in library.NeededLibraries.Select(n => Path.Combine(shippedFolder, n)).Where(File.Exists))
+                NativeLibrary.Load(dependency);
             handle = NativeLibrary.Load(patched);
         }
         catch (DllNotFoundException e)
@@ -106,31 +112,13 @@ public static partial class TorchRuntime
         }
     }
 
-    /// <summary>
-    /// A patched copy in a per-user cache folder keyed by the original's hash, beside links to the original's
-    /// sibling libraries so that its <c>$ORIGIN</c> run path still finds libtorch. Written atomically.
-    /// </summary>
+    /// <summary>The patched copy, in a per-user cache folder keyed by the original's hash; written atomically and reused.</summary>
     private static string WritePrivateCopy(string original, IReadOnlyList<ElfVersionNeed> toWeaken)
     {
         byte[] bytes = File.ReadAllBytes(original);
         string key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
         string folder = Path.Combine(CacheRoot(), "native", key);
         Directory.CreateDirectory(folder);
-
-        string sourceFolder = Path.GetDirectoryName(original)!;
-        foreach (string sibling in Directory.EnumerateFiles(sourceFolder, "*.so*"))
-        {
-            string link = Path.Combine(folder, Path.GetFileName(sibling));
-            if (Path.GetFileName(sibling) == LibraryFile || File.Exists(link)) continue;
-            try
-            {
-                File.CreateSymbolicLink(link, sibling);
-            }
-            catch (IOException) when (File.Exists(link))
-            {
-                // Another process made the same link first.
-            }
-        }
 
         string target = Path.Combine(folder, LibraryFile);
         byte[] patched = LibTorchSharpCompat.Weaken(bytes, toWeaken);

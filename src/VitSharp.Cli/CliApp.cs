@@ -1,0 +1,55 @@
+using System.CommandLine;
+using VitSharp.Cli.Commands;
+using VitSharp.Native;
+
+namespace VitSharp.Cli;
+
+/// <summary>The <c>vitsharp</c> command line: builds the command tree and turns every failure into one line on stderr.</summary>
+public static class CliApp
+{
+    /// <summary>Exit code of a command that failed on its input (bad file, shape, option value).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Exit code of a command line that does not parse.</summary>
+    public const int UsageError = 2;
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("VitSharp: the Vision Transformer for .NET, at any resolution.")
+        {
+            PosEmbedCommand.Create(output),
+            ForwardCommand.Create(output),
+            DemoCommand.Create(output),
+            ListCommand.Create(output),
+        };
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            error.WriteLine($"vitsharp: {OneLine(parsed.Errors[0].Message)} (see 'vitsharp --help')");
+            return UsageError;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            error.WriteLine($"vitsharp: error: {Describe(e)}");
+            return Failure;
+        }
+    }
+
+    /// <summary>A failure as one line: the message of the exception that says what is wrong.</summary>
+    private static string Describe(Exception e)
+    {
+        while (e is AggregateException or System.Reflection.TargetInvocationException or TypeInitializationException && e.InnerException is not null)
+            e = e.InnerException!;
+        return OneLine(e.Message);
+    }
+
+    internal static string OneLine(string text) => string.Join(' ', text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>Loads TorchSharp's native library (see <see cref="TorchRuntime"/>) before a command touches a tensor.</summary>
+    internal static void RequireTorch() => TorchRuntime.EnsureLoaded();
+}

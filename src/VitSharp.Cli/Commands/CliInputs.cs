@@ -1,0 +1,25 @@
+using VitSharp.IO;
+using static TorchSharp.torch;
+
+namespace VitSharp.Cli.Commands;
+
+/// <summary>Small helpers the commands share for reading their inputs.</summary>
+internal static class CliInputs
+{
+    public static void RequireFile(string path, string what)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{what} '{path}' does not exist");
+    }
+
+    /// <summary>One tensor of a safetensors file; the error lists the keys that are there.</summary>
+    public static Tensor ReadTensor(string path, string key)
+    {
+        RequireFile(path, "input file");
+        using var file = SafeTensors.Read(path);
+        if (!file.Contains(key))
+            throw new KeyNotFoundException($"'{path}' has no tensor '{key}'; it has {string.Join(", ", file.Keys.Take(10))}{(file.Count > 10 ? ", ..." : "")}");
+        return file.Get(key);
+    }
+
+    public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
+}

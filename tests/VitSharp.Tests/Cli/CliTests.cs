@@ -1,0 +1,150 @@
+using VitSharp.Cli;
+using VitSharp.IO;
+using static TorchSharp.torch;
+
+namespace VitSharp.Tests.Cli;
+
+/// <summary>The interop commands, run in-process through the same entry point as the <c>vitsharp</c> executable.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string work = Directory.CreateTempSubdirectory("vitsharp-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(work, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Out(string name) => Path.Combine(work, name);
+
+    [Fact]
+    public void Posembed_resample_reproduces_a_dino_fixture_from_the_image_size()
+    {
+        string input = Out("table.safetensors");
+        using (var cases = Fixtures.Tensors("posembed", "cases.safetensors"))
+            SafeTensors.Write(input, new Dictionary<string, Tensor> { ["pos_embed"] = cases.Get("dino_14to7.input"), ["other"] = zeros(3) });
+
+        var (code, _, err) = Run("posembed", "resample", "--in", input, "--image", "112x112", "--patch", "16", "--style", "dino", "--out", Out("y.safetensors"));
+
+        Assert.True(code == 0, err);
+        using var result = SafeTensors.Read(Out("y.safetensors"));
+        Assert.Equal(["pos_embed"], result.Keys);
+        using var cases2 = Fixtures.Tensors("posembed", "cases.safetensors");
+        Fixtures.AssertClose(result.Get("pos_embed"), cases2.Get("dino_14to7.expected"), "CLI dino 14->7");
+    }
+
+    [Fact]
+    public void Posembed_resample_takes_a_non_square_source_grid_and_options()
+    {
+        string input = Out("rect.safetensors");
+        SafeTensors.Write(input, new Dictionary<string, Tensor> { ["t"] = randn(1, 12 * 16, 8) });
+        var (code, stdout, err) = Run("posembed", "resample", "--in", input, "--key", "t", "--from", "12x16", "--prefix-tokens", "0",
+            "--grid", "7x9", "--style", "timm", "--mode", "bilinear", "--antialias", "false", "--out", Out("r.safetensors"));
+        Assert.True(code == 0, err);
+        Assert.Contains("bilinear", stdout);
+        using var result = SafeTensors.Read(Out("r.safetensors"));
+        Assert.Equal(new long[] { 1, 63, 8 }, result.GetInfo("t").Shape);
+    }
+
+    [Fact]
+    public void Forward_writes_pytorchs_outputs_for_a_non_square_input()
+    {
+        string name = "vit_timm_rect", size = "24x56";
+        string input = Out("input.safetensors");
+        using (var io = Fixtures.Tensors("models", $"{name}.io.safetensors"))
+            SafeTensors.Write(input, new Dictionary<string, Tensor> { ["input"] = io.Get($"input.{size}") });
+
+        var (code, _, err) = Run("forward", "--weights", Fixtures.Path_("models", $"{name}.weights.safetensors"),
+            "--config", Fixtures.Path_("models", $"{name}.json"), "--input", input, "--out", Out("out.safetensors"));
+
+        Assert.True(code == 0, err);
+        using var outputs = SafeTensors.Read(Out("out.safetensors"));
+        using var expected = Fixtures.Tensors("models", $"{name}.io.safetensors");
+        foreach (string key in new[] { "logits", "cls_features", "last_selfattention" })
+            Fixtures.AssertClose(outputs.Get(key), expected.Get($"{key}.{size}"), $"forward {key}");
+    }
+
+    [Fact]
+    public void Forward_accepts_a_registered_architecture()
+    {
+        using var model = VitSharp.Registry.VitRegistry.Create("vit_tiny_patch16_224", c => c with { Depth = 1 });
+        var (code, _, err) = Run("forward", "--weights", Out("missing.safetensors"), "--arch", "vit_tiny_patch16_224",
+            "--input", Out("missing-input.safetensors"), "--out", Out("o.safetensors"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("does not exist", err);
+    }
+
+    public static TheoryData<string, string[]> BadInvocations() => new()
+    {
+        { "does not exist", ["forward", "--weights", "/nonexistent/w.safetensors", "--arch", "vit_tiny_patch16_224", "--input", "/nonexistent/x.safetensors", "--out", "OUT"] },
+        { "unknown architecture", ["forward", "--weights", "W", "--arch", "vit_nonsense", "--input", "X", "--out", "OUT"] },
+        { "exactly one of --arch", ["forward", "--weights", "W", "--input", "X", "--out", "OUT"] },
+        { "unknown position-embedding style", ["posembed", "resample", "--in", "W", "--grid", "4x4", "--style", "bogus", "--out", "OUT"] },
+        { "exactly one of --grid", ["posembed", "resample", "--in", "W", "--style", "timm", "--out", "OUT"] },
+        { "not a square grid", ["posembed", "resample", "--in", "RECT", "--grid", "4x4", "--style", "timm", "--out", "OUT"] },
+        { "has no tensor 'pos_embed'", ["posembed", "resample", "--in", "RECT_OTHERKEY", "--grid", "4x4", "--style", "timm", "--out", "OUT"] },
+        { "is required", ["posembed", "resample", "--grid", "4x4"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInvocations))]
+    public void Failures_exit_non_zero_with_one_line_and_no_output(string expected, string[] args)
+    {
+        SafeTensors.Write(Out("rect.safetensors"), new Dictionary<string, Tensor> { ["pos_embed"] = randn(1, 1 + 12 * 16, 8) });
+        SafeTensors.Write(Out("other.safetensors"), new Dictionary<string, Tensor> { ["something"] = randn(1, 17, 8) });
+        var resolved = args.Select(a => a switch
+        {
+            "OUT" => Out("out.safetensors"),
+            "RECT" => Out("rect.safetensors"),
+            "RECT_OTHERKEY" => Out("other.safetensors"),
+            "W" => Fixtures.Path_("models", "vit_timm_p8.weights.safetensors"),
+            "X" => Fixtures.Path_("models", "vit_timm_p8.io.safetensors"),
+            _ => a,
+        }).ToArray();
+
+        var (code, _, err) = Run(resolved);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(expected, err);
+        Assert.Single(err.TrimEnd().Split('\n'));
+        Assert.False(File.Exists(Out("out.safetensors")));
+    }
+
+    [Fact]
+    public void Forward_refuses_unknown_keys_unless_non_strict_and_a_size_not_divisible_by_the_patch()
+    {
+        string name = "vit_timm_p8";
+        string weights = Out("weights.safetensors");
+        using (var file = Fixtures.Tensors("models", $"{name}.weights.safetensors"))
+        {
+            var dict = file.ToDictionary();
+            dict["extra.buffer"] = zeros(2);
+            SafeTensors.Write(weights, dict);
+        }
+        string input = Out("x.safetensors");
+        SafeTensors.Write(input, new Dictionary<string, Tensor> { ["input"] = randn(1, 3, 30, 32) });
+        string config = Fixtures.Path_("models", $"{name}.json");
+
+        var strict = Run("forward", "--weights", weights, "--config", config, "--input", input, "--out", Out("out.safetensors"));
+        Assert.Equal(CliApp.Failure, strict.Code);
+        Assert.Contains("unexpected extra.buffer", strict.Err);
+
+        var nonStrict = Run("forward", "--weights", weights, "--config", config, "--non-strict", "--input", input, "--out", Out("out.safetensors"));
+        Assert.Equal(CliApp.Failure, nonStrict.Code);
+        Assert.Contains("not divisible by the patch size 8", nonStrict.Err);
+        Assert.False(File.Exists(Out("out.safetensors")));
+    }
+
+    [Fact]
+    public void Demo_runs_a_model_at_several_resolutions()
+    {
+        var (code, stdout, err) = Run("demo", "--arch", "vit_tiny_patch16_224", "--sizes", "64x64", "48x80", "--batch", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("48x80", stdout);
+        Assert.Contains("3x5", stdout);
+    }
+}
