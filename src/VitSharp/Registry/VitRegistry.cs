@@ -38,7 +38,7 @@ public static class VitRegistry
     {
         if (Configs.TryGetValue(name, out var config)) return config;
         var close = Configs.Keys.Where(k => k.Contains(name.Split('_').FirstOrDefault(p => p.Length > 3) ?? name, StringComparison.Ordinal)).Take(6);
-        throw new ArgumentException($"unknown architecture '{name}'" + (close.Any() ? $"; did you mean {string.Join(", ", close)}?" : "; see VitRegistry.Names"));
+        throw new ArgumentException($"unknown architecture '{name}'" + (close.Any() ? $"; did you mean {string.Join(", ", close)}?" : "; 'vitsharp list' (or VitRegistry.Names) shows them all"));
     }
 
     public static VisionTransformer Create(string name, Func<VitConfig, VitConfig>? configure = null) =>
