@@ -228,7 +228,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         if (training && Config.PosEmbed == PosEmbedKind.Learned)
             return PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image);
 
-        var key = new PosEmbedCache.Key(pos_embed.Handle, grid, image.IsSquare, PosEmbedResampling);
+        var key = new PosEmbedCache.Key(pos_embed.Handle, pos_embed.device.ToString(), pos_embed.dtype, grid, image.IsSquare, PosEmbedResampling);
         return posEmbedCache.GetOrAdd(key, () => Config.PosEmbed == PosEmbedKind.SinCos
             ? SinCosTable(grid).to(pos_embed.dtype, pos_embed.device)
             : PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image));

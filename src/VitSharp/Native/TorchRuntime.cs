@@ -112,25 +112,45 @@ public static partial class TorchRuntime
         }
     }
 
-    /// <summary>The patched copy, in a per-user cache folder keyed by the original's hash; written atomically and reused.</summary>
+    /// <summary>
+    /// The patched copy, in a per-user cache folder keyed by the original's hash; written atomically and reused
+    /// only when its bytes are exactly the patched bytes. Without a writable cache it goes to a fresh private folder.
+    /// </summary>
     private static string WritePrivateCopy(string original, IReadOnlyList<ElfVersionNeed> toWeaken)
     {
         byte[] bytes = File.ReadAllBytes(original);
-        string key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
-        string folder = Path.Combine(CacheRoot(), "native", key);
-        Directory.CreateDirectory(folder);
-
-        string target = Path.Combine(folder, LibraryFile);
         byte[] patched = LibTorchSharpCompat.Weaken(bytes, toWeaken);
+        string key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
+        try
+        {
+            return WriteInto(Directory.CreateDirectory(Path.Combine(CacheRoot(), "native", key)).FullName, patched);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Read-only home or cache: a folder of mode 0700 for this process only.
+            return WriteInto(Directory.CreateTempSubdirectory("vitsharp-native-").FullName, patched);
+        }
+    }
+
+    private static string WriteInto(string folder, byte[] patched)
+    {
+        string target = Path.Combine(folder, LibraryFile);
         if (File.Exists(target) && File.ReadAllBytes(target).AsSpan().SequenceEqual(patched)) return target;
 
         string temp = Path.Combine(folder, $".{LibraryFile}.{Environment.ProcessId}.tmp");
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            stream.Write(patched);
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(patched);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, target, overwrite: true);
         }
-        File.Move(temp, target, overwrite: true);
+        finally
+        {
+            File.Delete(temp);
+        }
         return target;
     }
 
@@ -141,9 +161,8 @@ public static partial class TorchRuntime
         string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
         if (!string.IsNullOrEmpty(xdg)) return Path.Combine(xdg, "vitsharp");
         string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return !string.IsNullOrEmpty(home)
-            ? Path.Combine(home, ".cache", "vitsharp")
-            : Path.Combine(Path.GetTempPath(), $"vitsharp-{Environment.UserName}");
+        if (string.IsNullOrEmpty(home)) throw new IOException("no home folder for a cache");
+        return Path.Combine(home, ".cache", "vitsharp");
     }
 
     /// <summary>The folders .NET probes for native libraries of this app, then TorchSharp's own folder.</summary>

@@ -17,8 +17,8 @@ public class LibTorchSharpCompatTests
         return candidates.First(File.Exists);
     }
 
-    /// <summary>A stand-in for GCC 12's libstdc++: the shipped library's own needs on libstdc++ minus the version GCC 12 lacks.</summary>
-    private static ElfSymbolVersions Gcc12LibStdCxx() => ElfSymbolVersions.Read(FindSystemLibStdCxx());
+    /// <summary>The libstdc++ this system has (GCC 12's on Debian 12).</summary>
+    private static ElfSymbolVersions SystemLibStdCxx() => ElfSymbolVersions.Read(FindSystemLibStdCxx());
 
     private static string FindSystemLibStdCxx() =>
         new[] { "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6" }.First(File.Exists);
@@ -36,7 +36,7 @@ public class LibTorchSharpCompatTests
     public void Accepts_the_known_case_and_patches_only_that_requirement()
     {
         var library = ElfSymbolVersions.Read(ShippedLibrary());
-        var system = Gcc12LibStdCxx();
+        var system = SystemLibStdCxx();
         var toWeaken = LibTorchSharpCompat.VersionsToWeaken(library, system);
         if (system.Defined.Contains(MissingVersion))
         {
@@ -65,7 +65,7 @@ public class LibTorchSharpCompatTests
         bytes[victim.VersymOffset + 1] = (byte)(missing.Index >> 8);
         var tampered = ElfSymbolVersions.Parse(bytes, "tampered");
 
-        var providerWithoutVersion = Gcc12LibStdCxxWithout(MissingVersion);
+        var providerWithoutVersion = SystemLibStdCxxWithout(MissingVersion);
         var error = Assert.Throws<TorchNativeLoadException>(() => LibTorchSharpCompat.VersionsToWeaken(tampered, providerWithoutVersion));
         Assert.Contains(victim.Symbol, error.Message);
         Assert.Contains("GCC 13", error.Message);
@@ -81,9 +81,9 @@ public class LibTorchSharpCompatTests
     }
 
     /// <summary>The system libstdc++'s versions, minus one: so the refusal test holds on any system.</summary>
-    private static ElfSymbolVersions Gcc12LibStdCxxWithout(string version)
+    private static ElfSymbolVersions SystemLibStdCxxWithout(string version)
     {
-        var system = Gcc12LibStdCxx();
+        var system = SystemLibStdCxx();
         return system.Defined.Contains(version) ? ElfSymbolVersions.WithDefined(system.Defined.Where(d => d != version)) : system;
     }
 }
