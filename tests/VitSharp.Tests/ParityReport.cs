@@ -1,9 +1,7 @@
 using System.Text;
 using Xunit.Abstractions;
-using VitSharp.PosEmbed;
 using VitSharp.Tests.Models;
 using VitSharp.Tests.PosEmbed;
-using static TorchSharp.torch;
 
 namespace VitSharp.Tests;
 
@@ -17,16 +15,13 @@ public class ParityReport(ITestOutputHelper output)
     public void All_fixtures_within_tolerance()
     {
         var rows = new List<(string Kind, string Case, string Semantics, double Error)>();
-        var cases = Fixtures.Json("posembed", "cases.json").AsArray();
         using (var file = Fixtures.Tensors("posembed", "cases.safetensors"))
         {
-            foreach (var c in cases)
+            foreach (var c in Fixtures.Json("posembed", "cases.json").AsArray())
             {
-                string id = c!["id"]!.GetValue<string>();
-                var how = PosEmbedFixtureTests.SemanticsOf(c);
-                static GridSize G(System.Text.Json.Nodes.JsonNode? p) => new(p![0]!.GetValue<int>(), p[1]!.GetValue<int>());
-                using var actual = PosEmbedResampler.Resample(file.Get($"{id}.input"), G(c["old_grid"]), G(c["new_grid"]), c["prefix_tokens"]!.GetValue<int>(), how, G(c["image"]));
-                rows.Add(("posembed", $"{id} ({G(c["old_grid"])}→{G(c["new_grid"])}, prefix {c["prefix_tokens"]})", how.ToString(), Fixtures.MaxAbsDiff(actual, file.Get($"{id}.expected"))));
+                var (from, to) = (PosEmbedFixtureTests.Grid(c!["old_grid"]), PosEmbedFixtureTests.Grid(c["new_grid"]));
+                rows.Add(("posembed", $"{c["id"]} ({from}→{to}, prefix {c["prefix_tokens"]})",
+                    PosEmbedFixtureTests.SemanticsOf(c).ToString(), PosEmbedFixtureTests.MeasureError(c, file)));
             }
         }
 
@@ -34,21 +29,13 @@ public class ParityReport(ITestOutputHelper output)
         {
             string name = Path.GetFileNameWithoutExtension(path);
             var json = Fixtures.Json("models", $"{name}.json");
-            var outputs = json["outputs"]!.AsArray().Select(o => o!.GetValue<string>()).ToHashSet();
             using var model = ModelParityTests.LoadModel(name);
             using var io = Fixtures.Tensors("models", $"{name}.io.safetensors");
             foreach (var size in json["sizes"]!.AsArray())
             {
                 string s = $"{size![0]}x{size[1]}";
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                var (features, attention) = model.ForwardFeaturesWithAttention(io.Get($"input.{s}"));
-                double error = 0;
-                if (outputs.Contains("logits")) error = Math.Max(error, Fixtures.MaxAbsDiff(model.ForwardHead(features), io.Get($"logits.{s}")));
-                if (outputs.Contains("cls_features")) error = Math.Max(error, Fixtures.MaxAbsDiff(model.ForwardHead(features, preLogits: true), io.Get($"cls_features.{s}")));
-                if (outputs.Contains("last_selfattention")) error = Math.Max(error, Fixtures.MaxAbsDiff(attention, io.Get($"last_selfattention.{s}")));
-                if (outputs.Contains("intermediate")) error = Math.Max(error, Fixtures.MaxAbsDiff(stack(model.GetIntermediateLayers(io.Get($"input.{s}"), 2)), io.Get($"intermediate.{s}")));
-                rows.Add(("model", $"{name} at {s} ({string.Join(", ", outputs.Where(o => o != "input"))})", json["posembed_style"]!.GetValue<string>(), error));
+                var errors = ModelParityTests.MeasureErrors(name, model, io, s);
+                rows.Add(("model", $"{name} at {s} ({string.Join(", ", errors.Keys)})", json["posembed_style"]!.GetValue<string>(), errors.Values.Max()));
             }
         }
 
