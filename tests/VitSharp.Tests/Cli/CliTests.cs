@@ -69,13 +69,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Forward_accepts_a_registered_architecture()
+    public void Forward_accepts_a_registered_architecture_and_a_style()
     {
-        using var model = VitSharp.Registry.VitRegistry.Create("vit_tiny_patch16_224", c => c with { Depth = 1 });
-        var (code, _, err) = Run("forward", "--weights", Out("missing.safetensors"), "--arch", "vit_tiny_patch16_224",
-            "--input", Out("missing-input.safetensors"), "--out", Out("o.safetensors"));
-        Assert.Equal(CliApp.Failure, code);
-        Assert.Contains("does not exist", err);
+        string weights = Out("tiny.safetensors"), input = Out("x.safetensors");
+        using (var model = VitSharp.Registry.VitRegistry.Create("vit_tiny_patch16_224"))
+            SafeTensors.Write(weights, model.state_dict());
+        SafeTensors.Write(input, new Dictionary<string, Tensor> { ["images"] = randn(1, 3, 32, 48) });
+
+        var (code, _, err) = Run("forward", "--weights", weights, "--arch", "vit_tiny_patch16_224", "--posembed-style", "dino",
+            "--input", input, "--input-key", "images", "--out", Out("o.safetensors"));
+
+        Assert.True(code == 0, err);
+        using var outputs = SafeTensors.Read(Out("o.safetensors"));
+        Assert.Equal(new long[] { 1, 1000 }, outputs.GetInfo("logits").Shape);
+        Assert.Equal(new long[] { 1, 192 }, outputs.GetInfo("cls_features").Shape);
+        Assert.Equal(new long[] { 1, 3, 7, 7 }, outputs.GetInfo("last_selfattention").Shape);
+        Assert.Contains("dino", outputs.Metadata["vitsharp.posembed.semantics"]);
     }
 
     public static TheoryData<string, string[]> BadInvocations() => new()
@@ -88,6 +97,8 @@ public sealed class CliTests : IDisposable
         { "not a square grid", ["posembed", "resample", "--in", "RECT", "--grid", "4x4", "--style", "timm", "--out", "OUT"] },
         { "has no tensor 'pos_embed'", ["posembed", "resample", "--in", "RECT_OTHERKEY", "--grid", "4x4", "--style", "timm", "--out", "OUT"] },
         { "is required", ["posembed", "resample", "--grid", "4x4"] },
+        { "expected [B, C, H, W]", ["forward", "--weights", "W", "--config", "CONFIG", "--input", "RECT", "--input-key", "pos_embed", "--out", "OUT"] },
+        { "expected 3 input channels", ["forward", "--weights", "W", "--config", "CONFIG", "--input", "GRAY", "--out", "OUT"] },
     };
 
     [Theory]
@@ -96,11 +107,14 @@ public sealed class CliTests : IDisposable
     {
         SafeTensors.Write(Out("rect.safetensors"), new Dictionary<string, Tensor> { ["pos_embed"] = randn(1, 1 + 12 * 16, 8) });
         SafeTensors.Write(Out("other.safetensors"), new Dictionary<string, Tensor> { ["something"] = randn(1, 17, 8) });
+        SafeTensors.Write(Out("gray.safetensors"), new Dictionary<string, Tensor> { ["input"] = randn(1, 1, 32, 32) });
         var resolved = args.Select(a => a switch
         {
             "OUT" => Out("out.safetensors"),
             "RECT" => Out("rect.safetensors"),
             "RECT_OTHERKEY" => Out("other.safetensors"),
+            "GRAY" => Out("gray.safetensors"),
+            "CONFIG" => Fixtures.Path_("models", "vit_timm_p8.json"),
             "W" => Fixtures.Path_("models", "vit_timm_p8.weights.safetensors"),
             "X" => Fixtures.Path_("models", "vit_timm_p8.io.safetensors"),
             _ => a,
