@@ -159,7 +159,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         {
             var table = Config.PosEmbed == PosEmbedKind.SinCos
                 ? SinCosTable(newConfig.GridSize)
-                : PosEmbedResampler.Resample(pos_embed, Config.GridSize, newConfig.GridSize, PosEmbedPrefixTokens, PosEmbedResampling).clone();
+                : ResampleLearned(newConfig.GridSize, image: null).clone();
             pos_embed = nn.Parameter(table, requires_grad: pos_embed.requires_grad);
         }
         ConditionallyRegisterParameter(nameof(pos_embed), pos_embed);
@@ -225,14 +225,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     {
         if (Config.PosEmbed == PosEmbedKind.SinCos && grid == Config.GridSize) return pos_embed;
         if (Config.PosEmbed == PosEmbedKind.Learned && PosEmbedResampler.IsSkipped(PosEmbedResampling, Config.GridSize, grid, image)) return pos_embed;
-        if (training && Config.PosEmbed == PosEmbedKind.Learned)
-            return PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image);
+        if (training && Config.PosEmbed == PosEmbedKind.Learned) return ResampleLearned(grid, image);
 
         var key = new PosEmbedCache.Key(pos_embed.Handle, pos_embed.device.ToString(), pos_embed.dtype, grid, image.IsSquare, PosEmbedResampling);
         return posEmbedCache.GetOrAdd(key, () => Config.PosEmbed == PosEmbedKind.SinCos
             ? SinCosTable(grid).to(pos_embed.dtype, pos_embed.device)
-            : PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image));
+            : ResampleLearned(grid, image));
     }
+
+    /// <summary>The learned table on <paramref name="grid"/>, from the native grid, with the current semantics.</summary>
+    private Tensor ResampleLearned(GridSize grid, GridSize? image) =>
+        PosEmbedResampler.Resample(pos_embed, Config.GridSize, grid, PosEmbedPrefixTokens, PosEmbedResampling, image);
 
     private Tensor SinCosTable(GridSize grid) => SinCosPosEmbed.Build(Config.EmbedDim, grid, PosEmbedPrefixTokens);
 }

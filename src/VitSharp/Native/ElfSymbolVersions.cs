@@ -50,11 +50,10 @@ public sealed class ElfSymbolVersions
     public static ElfSymbolVersions Read(string path) => Parse(File.ReadAllBytes(path), path);
 
     /// <summary>Parses the version tables of an ELF image held in memory; <paramref name="name"/> is used in errors.</summary>
-    public static ElfSymbolVersions Parse(ReadOnlySpan<byte> elf, string name)
-    {
-        var reader = new Reader(elf.ToArray(), name);
-        return reader.ReadVersions();
-    }
+    public static ElfSymbolVersions Parse(ReadOnlySpan<byte> elf, string name) => Parse(elf.ToArray(), name);
+
+    /// <summary>As <see cref="Parse(ReadOnlySpan{byte}, string)"/>, reading <paramref name="elf"/> in place (never modified).</summary>
+    public static ElfSymbolVersions Parse(byte[] elf, string name) => new Reader(elf, name).ReadVersions();
 
     /// <summary>A provider that defines exactly <paramref name="versions"/> (for checking a library against a libstdc++ that is not installed).</summary>
     internal static ElfSymbolVersions WithDefined(IEnumerable<string> versions) => new([], versions.ToList(), [], []);

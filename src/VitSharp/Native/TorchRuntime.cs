@@ -71,12 +71,13 @@ public static partial class TorchRuntime
             throw new TorchNativeLoadException($"TorchSharp's native library {original} does not load: {FirstLine(loadError)}");
 
         string systemLibStdCxx = missing.Groups["provider"].Value;
-        var library = ElfSymbolVersions.Read(original);
+        byte[] shipped = File.ReadAllBytes(original);
+        var library = ElfSymbolVersions.Parse(shipped, original);
         var toWeaken = LibTorchSharpCompat.VersionsToWeaken(library, ElfSymbolVersions.Read(systemLibStdCxx));
         if (toWeaken.Count == 0)
             throw new TorchNativeLoadException($"TorchSharp's native library does not load ({FirstLine(loadError)}) and the cause is not one VitSharp can fix. {LibTorchSharpCompat.InstallAdvice}");
 
-        string patched = WritePrivateCopy(original, toWeaken);
+        string patched = WritePrivateCopy(shipped, toWeaken);
         nint handle;
         try
         {
@@ -116,9 +117,8 @@ public static partial class TorchRuntime
     /// The patched copy, in a per-user cache folder keyed by the original's hash; written atomically and reused
     /// only when its bytes are exactly the patched bytes. Without a writable cache it goes to a fresh private folder.
     /// </summary>
-    private static string WritePrivateCopy(string original, IReadOnlyList<ElfVersionNeed> toWeaken)
+    private static string WritePrivateCopy(byte[] bytes, IReadOnlyList<ElfVersionNeed> toWeaken)
     {
-        byte[] bytes = File.ReadAllBytes(original);
         byte[] patched = LibTorchSharpCompat.Weaken(bytes, toWeaken);
         string key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
         try
