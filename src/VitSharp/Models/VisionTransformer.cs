@@ -158,7 +158,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         using (no_grad())
         {
             var table = Config.PosEmbed == PosEmbedKind.SinCos
-                ? SinCosTable(newConfig.GridSize)
+                ? SinCosTable(newConfig.GridSize).to(pos_embed.dtype, pos_embed.device)
                 : ResampleLearned(newConfig.GridSize, image: null).clone();
             pos_embed = nn.Parameter(table, requires_grad: pos_embed.requires_grad);
         }
