@@ -8,24 +8,30 @@ namespace VitSharp.IO;
 /// and reports any defect as a <see cref="SafeTensorsFormatException"/>; writing is atomic.
 /// </summary>
 /// <remarks>
-/// Supported dtypes: F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL. Files are loaded into memory whole,
-/// so a file must be smaller than 2 GiB.
+/// Supported dtypes: F32, F16, BF16, F64, I64, I32, I16, I8, U8 and BOOL. Reading opens the file and reads only
+/// its header; each tensor's bytes are read from the file when the tensor is asked for, so there is no size limit
+/// and memory holds only the tensors read.
 /// </remarks>
 public static class SafeTensors
 {
-    /// <summary>Reads and validates the safetensors file at <paramref name="path"/>.</summary>
+    /// <summary>
+    /// Opens the safetensors file at <paramref name="path"/> and validates its header. The file stays open, shared
+    /// for reading, until the returned object is disposed.
+    /// </summary>
     /// <exception cref="SafeTensorsFormatException">The file is not a valid safetensors file.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static SafeTensorsFile Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        return Read(stream, path);
+        EnsureLittleEndian();
+        return SafeTensorsFile.Open(SafeTensorsSource.Open(path), path);
     }
 
     /// <summary>
     /// Reads and validates a safetensors file from <paramref name="stream"/>, from its current position to its end.
-    /// The stream is not closed.
+    /// A seekable stream is read in place, by position, whenever a tensor is asked for: it must stay open and
+    /// unchanged until the returned object is disposed, which does not close it. A non-seekable stream is copied
+    /// to memory first (so it is limited to 2 GiB) and may be closed as soon as this returns.
     /// </summary>
     /// <param name="stream">The data.</param>
     /// <param name="sourceName">The name used in error messages; defaults to the file name of a <see cref="FileStream"/>, else "&lt;stream&gt;".</param>
@@ -35,8 +41,7 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(stream);
         EnsureLittleEndian();
         string source = sourceName ?? (stream as FileStream)?.Name ?? "<stream>";
-        byte[] file = ReadToEnd(stream, source);
-        return new SafeTensorsFile(source, file, SafeTensorsParser.Parse(file, source));
+        return SafeTensorsFile.Open(SafeTensorsSource.Over(stream), source);
     }
 
     /// <summary>
@@ -52,24 +57,6 @@ public static class SafeTensors
     {
         EnsureLittleEndian();
         SafeTensorsWriter.Write(path, tensors, metadata);
-    }
-
-    private static byte[] ReadToEnd(Stream stream, string source)
-    {
-        if (!stream.CanSeek)
-        {
-            // Unknown length: let the stream grow a buffer; memory follows the bytes actually present.
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            return copy.ToArray();
-        }
-
-        long remaining = stream.Length - stream.Position;
-        if (remaining > Array.MaxLength)
-            throw new NotSupportedException($"Safetensors file {Describe.Text(source)} is {remaining} bytes; files of 2 GiB or more are not supported yet.");
-        byte[] file = new byte[remaining];
-        stream.ReadExactly(file);
-        return file;
     }
 
     /// <summary>The format is little-endian and tensor bytes are copied as they are, so a big-endian host would corrupt them.</summary>

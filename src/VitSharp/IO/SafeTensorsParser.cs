@@ -7,13 +7,13 @@ namespace VitSharp.IO;
 /// <summary>The validated contents of a safetensors header.</summary>
 /// <param name="Metadata">The <c>__metadata__</c> map (empty when absent).</param>
 /// <param name="Tensors">The tensor entries, in header order.</param>
-/// <param name="DataStart">Index of the first data byte in the file buffer (8 + header length).</param>
-internal sealed record SafeTensorsHeader(IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<TensorInfo> Tensors, int DataStart);
+/// <param name="DataStart">File offset of the first data byte (8 + header length).</param>
+internal sealed record SafeTensorsHeader(IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<TensorInfo> Tensors, long DataStart);
 
 /// <summary>
-/// Validates a whole safetensors file held in memory and extracts its header. Every check compares untrusted
-/// numbers with the real buffer length before anything is sized from them, and every failure is a
-/// <see cref="SafeTensorsFormatException"/> naming one problem.
+/// Validates a safetensors header against the length of the file it came from. The data itself is not needed:
+/// every check compares untrusted numbers with the real file length before anything is sized from them, and
+/// every failure is a <see cref="SafeTensorsFormatException"/> naming one problem.
 /// </summary>
 internal sealed class SafeTensorsParser
 {
@@ -34,42 +34,46 @@ internal sealed class SafeTensorsParser
         CommentHandling = JsonCommentHandling.Disallow,
     };
 
-    private readonly byte[] file;
     private readonly string source;
 
-    private SafeTensorsParser(byte[] file, string source)
+    private SafeTensorsParser(string source) => this.source = source;
+
+    /// <summary>
+    /// Checks the 8-byte length prefix and returns the header length it declares, which is then known to fit in
+    /// the file and under <see cref="MaxHeaderBytes"/>.
+    /// </summary>
+    /// <param name="prefix">The file's first bytes: 8, or all of them when the file is shorter.</param>
+    /// <param name="fileLength">The length of the whole file.</param>
+    /// <param name="source">The name used in error messages.</param>
+    public static int ReadHeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string source) =>
+        new SafeTensorsParser(source).ReadHeaderLength(prefix, fileLength);
+
+    /// <summary>Validates <paramref name="header"/> (the JSON after the prefix) against the file length and returns its contents.</summary>
+    public static SafeTensorsHeader Parse(ReadOnlyMemory<byte> header, long fileLength, string source) =>
+        new SafeTensorsParser(source).Parse(header, fileLength);
+
+    private SafeTensorsHeader Parse(ReadOnlyMemory<byte> header, long fileLength)
     {
-        this.file = file;
-        this.source = source;
-    }
+        long dataStart = PrefixBytes + header.Length;
+        long dataLength = fileLength - dataStart;
 
-    /// <summary>Validates <paramref name="file"/> (the complete file) and returns its header.</summary>
-    public static SafeTensorsHeader Parse(byte[] file, string source) => new SafeTensorsParser(file, source).Parse();
-
-    private SafeTensorsHeader Parse()
-    {
-        int headerLength = ReadHeaderLength();
-        int dataStart = PrefixBytes + headerLength;
-        long dataLength = file.Length - dataStart;
-
-        using JsonDocument json = ParseJson(file.AsMemory(PrefixBytes, headerLength));
+        using JsonDocument json = ParseJson(header);
         var (metadata, tensors) = ReadRoot(json.RootElement, dataLength);
         CheckCoverage(tensors, dataLength);
-        CheckBooleans(tensors, dataStart);
         return new SafeTensorsHeader(metadata, tensors, dataStart);
     }
 
     private SafeTensorsFormatException Fail(string problem) => new(source, problem);
 
-    private int ReadHeaderLength()
+    private int ReadHeaderLength(ReadOnlySpan<byte> prefix, long fileLength)
     {
-        if (file.Length < PrefixBytes)
-            throw Fail($"the file is shorter than 8 bytes ({file.Length} bytes), so it has no header length prefix");
+        if (fileLength < PrefixBytes)
+            throw Fail($"the file is shorter than 8 bytes ({fileLength} bytes), so it has no header length prefix");
 
-        ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(file);
+        ulong declared = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (declared > MaxHeaderBytes)
             throw Fail($"the header length {declared} is absurdly large (limit {MaxHeaderBytes} bytes)");
-        long available = file.Length - PrefixBytes;
+        long available = fileLength - PrefixBytes;
         if ((long)declared > available)
             throw Fail($"the header length {declared} is larger than the file, which has {available} bytes after the length prefix");
         return (int)declared;
@@ -254,18 +258,6 @@ internal sealed class SafeTensorsParser
         }
         if (covered != dataLength)
             throw Fail($"data bytes [{covered}, {dataLength}) at the end belong to no tensor (a gap: {dataLength - covered} trailing bytes)");
-    }
-
-    /// <summary>libtorch assumes bool bytes are 0 or 1; any other byte would make later arithmetic undefined.</summary>
-    private void CheckBooleans(List<TensorInfo> tensors, int dataStart)
-    {
-        foreach (TensorInfo tensor in tensors.Where(t => t.ScalarType == TorchSharp.torch.ScalarType.Bool))
-        {
-            ReadOnlySpan<byte> data = file.AsSpan(dataStart + (int)tensor.DataBegin, (int)tensor.ByteLength);
-            int bad = data.IndexOfAnyExcept((byte)0, (byte)1);
-            if (bad >= 0)
-                throw Fail($"tensor {Describe.Text(tensor.Name)}: BOOL element {bad} is byte {data[bad]}, not 0 or 1");
-        }
     }
 
     private string NameOf(JsonProperty property, string what)

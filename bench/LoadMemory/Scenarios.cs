@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using VitSharp.IO;
+using static TorchSharp.torch;
+
+namespace VitSharp.Bench.LoadMemory;
+
+/// <summary>One measured way of loading the checkpoint, run alone in a fresh process so peaks do not mix.</summary>
+internal static class Scenarios
+{
+    public static readonly string[] Names = ["dictionary", "copy"];
+
+    /// <summary>Runs <paramref name="name"/> on <paramref name="path"/> and prints one line: name, seconds, baseline and peak bytes.</summary>
+    public static void Run(string name, string path)
+    {
+        // What a loader holds before it reads anything: for "copy", the model's own parameters.
+        Dictionary<string, Tensor> model = name == "copy" ? AllocateModel() : [];
+        long baseline = ProcessMemory.CurrentBytes();
+
+        var clock = Stopwatch.StartNew();
+        if (name == "dictionary") ReadEverything(path);
+        else if (name == "copy") CopyIntoModel(path, model);
+        else throw new ArgumentException($"Unknown scenario '{name}' (known: {string.Join(", ", Names)}).");
+        clock.Stop();
+
+        Console.WriteLine($"{name} {clock.Elapsed.TotalSeconds:F3} {baseline} {ProcessMemory.PeakBytes()}");
+    }
+
+    /// <summary>Every tensor read into a dictionary and kept: the peak is what a caller holding all of them pays.</summary>
+    private static void ReadEverything(string path)
+    {
+        using SafeTensorsFile file = SafeTensors.Read(path);
+        Dictionary<string, Tensor> tensors = file.ToDictionary();
+        foreach (Tensor tensor in tensors.Values) tensor.Dispose();
+    }
+
+    /// <summary>What loading a model does: read one tensor, copy it into the parameter, dispose it.</summary>
+    private static void CopyIntoModel(string path, Dictionary<string, Tensor> model)
+    {
+        using SafeTensorsFile file = SafeTensors.Read(path);
+        foreach (string key in file.Keys)
+        {
+            using Tensor tensor = file.Get(key);
+            model[key].copy_(tensor);
+        }
+    }
+
+    /// <summary>
+    /// Zero-filled (so resident) tensors standing in for a model's parameters. Shaped from the known names rather
+    /// than the file, so no reader memory is in the baseline.
+    /// </summary>
+    private static Dictionary<string, Tensor> AllocateModel() =>
+        VitB16Checkpoint.Parameters().ToDictionary(p => p.Name, p => zeros(p.Shape, ScalarType.Float32));
+}
