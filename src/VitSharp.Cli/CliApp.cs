@@ -19,6 +19,8 @@ public static class CliApp
         {
             PosEmbedCommand.Create(output),
             ForwardCommand.Create(output),
+            InspectCommand.Create(output),
+            ConvertCommand.Create(output),
             DemoCommand.Create(output),
             ListCommand.Create(output),
         };

@@ -11,6 +11,13 @@ internal static class CliInputs
         if (!File.Exists(path)) throw new FileNotFoundException($"{what} '{path}' does not exist");
     }
 
+    /// <summary>Refuses an output path whose folder does not exist, before any work is done.</summary>
+    public static void RequireOutputFolder(string path)
+    {
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"output folder '{folder}' does not exist");
+    }
+
     /// <summary>One tensor of a safetensors file; the error lists the keys that are there.</summary>
     public static Tensor ReadTensor(string path, string key)
     {

@@ -91,7 +91,12 @@ public sealed class CliTests : IDisposable
     {
         { "does not exist", ["forward", "--weights", "/nonexistent/w.safetensors", "--arch", "vit_tiny_patch16_224", "--input", "/nonexistent/x.safetensors", "--out", "OUT"] },
         { "unknown architecture", ["forward", "--weights", "W", "--arch", "vit_nonsense", "--input", "X", "--out", "OUT"] },
-        { "exactly one of --arch", ["forward", "--weights", "W", "--input", "X", "--out", "OUT"] },
+        { "at most one of --arch", ["forward", "--weights", "W", "--arch", "vit_tiny_patch16_224", "--config", "CONFIG", "--input", "X", "--out", "OUT"] },
+        { "number of attention heads of a 48-wide model", ["forward", "--weights", "W", "--input", "X", "--input-key", "input.32x32", "--out", "OUT"] },
+        { "not a checkpoint VitSharp can read", ["inspect", "CONFIG"] },
+        { "OUT must be a .safetensors file", ["convert", "W", "CONFIG"] },
+        { "output folder", ["convert", "W", "/nonexistent/folder/w.safetensors", "--config", "CONFIG"] },
+        { "unknown checkpoint family", ["inspect", "W", "--family", "jax"] },
         { "unknown position-embedding style", ["posembed", "resample", "--in", "W", "--grid", "4x4", "--style", "bogus", "--out", "OUT"] },
         { "exactly one of --grid", ["posembed", "resample", "--in", "W", "--style", "timm", "--out", "OUT"] },
         { "not a square grid", ["posembed", "resample", "--in", "RECT", "--grid", "4x4", "--style", "timm", "--out", "OUT"] },
@@ -145,7 +150,7 @@ public sealed class CliTests : IDisposable
 
         var strict = Run("forward", "--weights", weights, "--config", config, "--input", input, "--out", Out("out.safetensors"));
         Assert.Equal(CliApp.Failure, strict.Code);
-        Assert.Contains("unexpected extra.buffer", strict.Err);
+        Assert.Contains("does not explain: extra.buffer", strict.Err);
 
         var nonStrict = Run("forward", "--weights", weights, "--config", config, "--non-strict", "--input", input, "--out", Out("out.safetensors"));
         Assert.Equal(CliApp.Failure, nonStrict.Code);
@@ -160,5 +165,44 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("48x80", stdout);
         Assert.Contains("3x5", stdout);
+    }
+
+    [Fact]
+    public void Inspect_describes_a_training_checkpoint_in_text_and_json()
+    {
+        string file = Fixtures.Path_("checkpoints", "dino_train.pth");
+        var (code, text, err) = Run("inspect", file, "--num-heads", "2");
+        Assert.True(code == 0, err);
+        Assert.Contains("family        dino (weights under 'teacher')", text);
+        Assert.Contains("features only", text);
+        Assert.Contains("other entry   args", text);
+
+        var (jsonCode, json, jsonErr) = Run("inspect", file, "--num-heads", "2", "--json", "--key", "student");
+        Assert.True(jsonCode == 0, jsonErr);
+        var o = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        Assert.Equal("pytorch-zip", o["format"]!.GetValue<string>());
+        Assert.Equal("student", o["wrapper"]!.GetValue<string>());
+        Assert.Equal(24, o["config"]!["embed_dim"]!.GetValue<int>());
+        Assert.Equal("4x4", o["grid"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Convert_turns_a_hugging_face_bin_into_timm_safetensors_that_forward_runs_like_pytorch()
+    {
+        string converted = Out("hf.safetensors");
+        var (code, stdout, err) = Run("convert", Fixtures.Path_("checkpoints", "hf_cls_bin"), converted);
+        Assert.True(code == 0, err);
+        Assert.Contains("hf pytorch-zip ->", stdout);
+        Assert.True(File.Exists(Out("hf.json")));
+        using (var file = SafeTensors.Read(converted)) Assert.Contains("blocks.1.attn.qkv.weight", file.Keys);
+
+        string input = Out("x.safetensors");
+        using (var io = Fixtures.Tensors("checkpoints", "io", "hf_cls.io.safetensors"))
+            SafeTensors.Write(input, new Dictionary<string, Tensor> { ["input"] = io.Get("input.24x40") });
+        var forward = Run("forward", "--weights", converted, "--input", input, "--out", Out("out.safetensors"));
+        Assert.True(forward.Code == 0, forward.Err);
+        using var outputs = SafeTensors.Read(Out("out.safetensors"));
+        using var expected = Fixtures.Tensors("checkpoints", "io", "hf_cls.io.safetensors");
+        Fixtures.AssertClose(outputs.Get("logits"), expected.Get("logits.24x40"), "HF converted, 24x40");
     }
 }

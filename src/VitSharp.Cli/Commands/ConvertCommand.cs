@@ -1,0 +1,55 @@
+using System.CommandLine;
+using VitSharp.Checkpoints;
+using static TorchSharp.torch;
+
+namespace VitSharp.Cli.Commands;
+
+/// <summary>
+/// <c>vitsharp convert IN OUT</c>: any supported checkpoint to timm-named safetensors plus its JSON config,
+/// loadable by VitSharp and by PyTorch (timm's <c>VisionTransformer.load_state_dict</c>). The weights go through
+/// a strict load into a real model first, so a converted file is known to be complete.
+/// </summary>
+internal static class ConvertCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var input = new Argument<string>("IN") { Description = "a checkpoint file or hub folder" };
+        var outPath = new Argument<string>("OUT") { Description = "the .safetensors file to write (its config goes to the same name with .json)" };
+        var to = new Option<string>("--to") { Description = "target naming; timm is VitSharp's own", DefaultValueFactory = _ => "timm" };
+        to.AcceptOnlyFromAmong("timm");
+        var dtype = new Option<string>("--dtype") { Description = "stored dtype: f32, f16, bf16 (default: keep the file's)" };
+        dtype.AcceptOnlyFromAmong("f32", "f16", "bf16");
+        var checkpoint = new CheckpointOptions();
+        var command = new Command("convert", "Convert a checkpoint of any family and format to timm-named safetensors and a JSON config.") { input, outPath, to, dtype };
+        foreach (var option in checkpoint.All) command.Options.Add(option);
+        command.SetAction(r =>
+        {
+            CliApp.RequireTorch();
+            string target = r.GetValue(outPath)!;
+            if (!target.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"OUT must be a .safetensors file, not '{target}'");
+            CliInputs.RequireOutputFolder(target);
+            using var loaded = CheckpointLoader.Load(r.GetValue(input)!, checkpoint.Read(r));
+            if (!loaded.Report.IsClean) output.WriteLine($"warning: {loaded.Report.Describe()}");
+            foreach (string change in loaded.Adaptations) output.WriteLine($"note: {change}");
+
+            ScalarType? stored = r.GetValue(dtype) switch
+            {
+                "f32" => ScalarType.Float32,
+                "f16" => ScalarType.Float16,
+                "bf16" => ScalarType.BFloat16,
+                _ => loaded.Summary.DTypes.Count == 1 && loaded.Summary.DTypes.Keys.Single() is var only && only is ScalarType.Float16 or ScalarType.BFloat16 ? only : null,
+            };
+            var metadata = new Dictionary<string, string>
+            {
+                ["vitsharp.source.file"] = Path.GetFileName(loaded.Summary.Path),
+                ["vitsharp.source.family"] = loaded.Summary.Family.Name(),
+                ["vitsharp.source.format"] = loaded.Summary.Format,
+            };
+            string config = CheckpointExporter.Save(loaded.Model, target, stored, metadata, loaded.Summary.Labels);
+            output.WriteLine($"{loaded.Summary.Family.Name()} {loaded.Summary.Format} -> {target} (timm naming, {loaded.Summary.ParameterCount:N0} parameters) + {config}");
+            return 0;
+        });
+        return command;
+    }
+}
