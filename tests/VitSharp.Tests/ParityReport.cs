@@ -39,6 +39,15 @@ public class ParityReport(ITestOutputHelper output)
             }
         }
 
+        var manifest = Fixtures.Json("checkpoints", "manifest.json");
+        foreach (var c in manifest["cases"]!.AsArray().Select(c => c!).Where(c => c["expect"]!.GetValue<string>() == "ok"))
+        {
+            using var loaded = VitSharp.Checkpoints.CheckpointLoader.Load(Checkpoints.CheckpointFamilyTests.PathOf(c), Checkpoints.CheckpointFamilyTests.OptionsFor(c));
+            var errors = Checkpoints.CheckpointFamilyTests.MeasureErrors(c, loaded);
+            rows.Add(("checkpoint", $"{c["id"]}: {c["family"]} {c["format"]} ({c["file"]}) at {string.Join(", ", errors.Keys)}",
+                loaded.Model.PosEmbedResampling.Name, errors.Values.Max()));
+        }
+
         var text = new StringBuilder();
         text.AppendLine("# Parity with PyTorch");
         text.AppendLine();
@@ -50,7 +59,13 @@ public class ParityReport(ITestOutputHelper output)
         text.AppendLine("|---|---|---|---|");
         foreach (var r in rows) text.AppendLine($"| {r.Kind} | {r.Case} | {r.Semantics} | {r.Error:0.00e0} |");
         text.AppendLine();
-        text.AppendLine($"Worst: posembed {rows.Where(r => r.Kind == "posembed").Max(r => r.Error):0.00e0}, models {rows.Where(r => r.Kind == "model").Max(r => r.Error):0.00e0} over {rows.Count} cases.");
+        text.AppendLine($"Worst: posembed {rows.Where(r => r.Kind == "posembed").Max(r => r.Error):0.00e0}, models {rows.Where(r => r.Kind == "model").Max(r => r.Error):0.00e0}, " +
+            $"checkpoints {rows.Where(r => r.Kind == "checkpoint").Max(r => r.Error):0.00e0} over {rows.Count} cases.");
+        text.AppendLine();
+        text.AppendLine("Checkpoint rows load the same tiny ViT written by PyTorch under each family's naming and file format");
+        text.AppendLine("(tests/fixtures/checkpoints, tools/fixtures/generate_checkpoints.py) through `CheckpointLoader` and compare with");
+        text.AppendLine("that family's own PyTorch forward at 32x32 and at a non-square size (torchvision: 24x24 and 40x40, as it takes only squares).");
+        text.AppendLine("F16 and BF16 rows compare with PyTorch run on the same rounded weights.");
         output.WriteLine(text.ToString());
         if (Environment.GetEnvironmentVariable("VITSHARP_PARITY_REPORT") is { Length: > 0 } target) File.WriteAllText(target, text.ToString());
 

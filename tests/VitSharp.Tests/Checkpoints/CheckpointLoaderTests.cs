@@ -4,6 +4,7 @@ using VitSharp.Models;
 using VitSharp.PosEmbed;
 using VitSharp.Tests.Models;
 using VitSharp.Weights;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace VitSharp.Tests.Checkpoints;
@@ -94,6 +95,26 @@ public class CheckpointLoaderTests
         using var io = Fixtures.Tensors("models", "vit_timm_p8.io.safetensors");
         using var _ = no_grad();
         Fixtures.AssertClose(loaded.Model.call(io.Get("input.48x48")), io.Get("logits.48x48"), "loaded at 48x48");
+    }
+
+    [Fact]
+    public void A_larger_patch_size_resamples_the_kernel_so_an_upsampled_image_gives_the_same_answer()
+    {
+        // FlexiViT: the pseudo-inverse kernel on a bicubic-upsampled patch reproduces the old kernel on the old
+        // patch exactly (upsampling loses nothing). Patch 8 -> 16 with every patch upsampled on its own (a whole-image
+        // resize would mix pixels across patch borders) keeps the 4x4 grid.
+        var options = WithHints("vit_timm_p8") with { Configure = c => c with { PatchSize = 16, ImgSize = GridSize.Square(64) } };
+        using var loaded = CheckpointLoader.Load(Weights("vit_timm_p8"), options);
+        Assert.Contains(loaded.Adaptations, a => a.StartsWith("patch_embed.proj.weight resampled from 8x8 to 16x16", StringComparison.Ordinal));
+        Assert.DoesNotContain(loaded.Adaptations, a => a.StartsWith("pos_embed", StringComparison.Ordinal));
+        using var io = Fixtures.Tensors("models", "vit_timm_p8.io.safetensors");
+        using var _ = no_grad();
+        using var input = io.Get("input.32x32");
+        long b = input.shape[0], ch = input.shape[1];
+        using var patches = input.reshape(b, ch, 4, 8, 4, 8).permute(0, 2, 4, 1, 3, 5).reshape(b * 16, ch, 8, 8);
+        using var bigger = nn.functional.interpolate(patches, size: [16, 16], mode: InterpolationMode.Bicubic, align_corners: false, antialias: true);
+        using var upsampled = bigger.reshape(b, 4, 4, ch, 16, 16).permute(0, 3, 1, 4, 2, 5).reshape(b, ch, 64, 64);
+        Fixtures.AssertClose(loaded.Model.call(upsampled), io.Get("logits.32x32"), "patch 16 on the upsampled image", 1e-4);
     }
 
     [Fact]
