@@ -43,10 +43,13 @@ public static class CheckpointLoader
         if (options.Strict && mapped.Unknown.Count > 0)
             throw new WeightsLoadException($"'{path}' has keys the {summary.Family.Name()} naming does not explain: {string.Join(", ", mapped.Unknown.Take(6))}{(mapped.Unknown.Count > 6 ? $", ... ({mapped.Unknown.Count} in all)" : "")} (load non-strict to skip them)");
 
-        var model = new VisionTransformer(modelConfig);
+        var model = new VisionTransformer(modelConfig, initializeWeights: false);
         try
         {
             var (tensors, adaptations, allowedMissing) = Adapt(mapped.Tensors, fileConfig, modelConfig, options.LoadResampling);
+            // Weights the file does not fill (a new head, a lenient load) start from timm's initialisation.
+            var provided = tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            if (model.state_dict().Keys.Any(k => !provided.Contains(k))) model.InitializeWeights();
             var report = StateDictLoader.Load(model, tensors, options.Strict, allowedMissing);
             report = report with { Unexpected = [.. report.Unexpected, .. mapped.Unknown] };
             if (options.Device is { } device) model.to(device);

@@ -31,7 +31,16 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
     private readonly PosEmbedCache posEmbedCache = new();
 
-    public VisionTransformer(VitConfig config) : base(nameof(VisionTransformer))
+    public VisionTransformer(VitConfig config) : this(config, initializeWeights: true)
+    {
+    }
+
+    /// <param name="config">The architecture.</param>
+    /// <param name="initializeWeights">
+    /// False skips timm's initialisation (truncated normals over every weight, seconds for a ViT-B) when a checkpoint
+    /// is about to overwrite every parameter; <see cref="InitializeWeights"/> applies it later if one turns out missing.
+    /// </param>
+    internal VisionTransformer(VitConfig config, bool initializeWeights) : base(nameof(VisionTransformer))
     {
         TorchRuntime.EnsureLoaded();
         Config = config.Validate();
@@ -60,8 +69,11 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         head_drop = nn.Dropout(config.DropRate);
         head = config.NumClasses > 0 ? nn.Linear(dim, config.NumClasses) : nn.Identity();
         RegisterComponents();
-        VitInit.Apply(this, cls_token, reg_token, config.PosEmbed == PosEmbedKind.Learned ? pos_embed : null);
+        if (initializeWeights) InitializeWeights();
     }
+
+    /// <summary>timm's initialisation of every weight (see <see cref="VitInit"/>).</summary>
+    internal void InitializeWeights() => VitInit.Apply(this, cls_token, reg_token, Config.PosEmbed == PosEmbedKind.Learned ? pos_embed : null);
 
     public VitConfig Config { get; private set; }
 

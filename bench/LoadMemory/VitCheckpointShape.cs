@@ -4,16 +4,24 @@ using static TorchSharp.torch;
 
 namespace VitSharp.Bench.LoadMemory;
 
-/// <summary>The parameter names and shapes of timm's vit_base_patch16_224 (86.6M float32 parameters).</summary>
-internal static class VitB16Checkpoint
+/// <summary>The parameter names and shapes of timm's vit_base_patch16_224 (86.6M float32 parameters) or vit_large_patch16_224 (304M).</summary>
+internal sealed record VitCheckpointShape(string Name, int Width, int Depth)
 {
-    private const int Width = 768;
-    private const int Depth = 12;
-    private const int MlpWidth = 3072;
+    public static readonly VitCheckpointShape Base = new("vit_base_patch16_224", 768, 12);
+    public static readonly VitCheckpointShape Large = new("vit_large_patch16_224", 1024, 24);
+
+    public static VitCheckpointShape Parse(string name) => name switch
+    {
+        "base" => Base,
+        "large" => Large,
+        _ => throw new ArgumentException($"unknown size '{name}' (base or large)"),
+    };
+
     private const int Classes = 1000;
 
-    public static IEnumerable<(string Name, long[] Shape)> Parameters()
+    public IEnumerable<(string Name, long[] Shape)> Parameters()
     {
+        int mlp = 4 * Width;
         yield return ("cls_token", [1, 1, Width]);
         yield return ("pos_embed", [1, 197, Width]);
         yield return ("patch_embed.proj.weight", [Width, 3, 16, 16]);
@@ -29,9 +37,9 @@ internal static class VitB16Checkpoint
             yield return (block + "attn.proj.bias", [Width]);
             yield return (block + "norm2.weight", [Width]);
             yield return (block + "norm2.bias", [Width]);
-            yield return (block + "mlp.fc1.weight", [MlpWidth, Width]);
-            yield return (block + "mlp.fc1.bias", [MlpWidth]);
-            yield return (block + "mlp.fc2.weight", [Width, MlpWidth]);
+            yield return (block + "mlp.fc1.weight", [mlp, Width]);
+            yield return (block + "mlp.fc1.bias", [mlp]);
+            yield return (block + "mlp.fc2.weight", [Width, mlp]);
             yield return (block + "mlp.fc2.bias", [Width]);
         }
         yield return ("norm.weight", [Width]);
@@ -41,7 +49,7 @@ internal static class VitB16Checkpoint
     }
 
     /// <summary>Writes random weights with these names and shapes to <paramref name="path"/>.</summary>
-    public static void Write(string path)
+    public void Write(string path)
     {
         using DisposeScope scope = NewDisposeScope();
         manual_seed(0);
