@@ -40,12 +40,12 @@ internal static class ConvertCommand
                 "bf16" => ScalarType.BFloat16,
                 _ => loaded.Summary.DTypes.Count == 1 && loaded.Summary.DTypes.Keys.Single() is var only && only is ScalarType.Float16 or ScalarType.BFloat16 ? only : null,
             };
-            var metadata = new Dictionary<string, string>
-            {
-                ["vitsharp.source.file"] = Path.GetFileName(loaded.Summary.Path),
-                ["vitsharp.source.family"] = loaded.Summary.Family.Name(),
-                ["vitsharp.source.format"] = loaded.Summary.Format,
-            };
+            // A safetensors source keeps its metadata block (a license, a description); VitSharp's own keys win.
+            var metadata = loaded.Summary.Metadata.Where(m => !m.Key.StartsWith("vitsharp.", StringComparison.Ordinal))
+                .ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+            metadata["vitsharp.source.file"] = Path.GetFileName(loaded.Summary.Path);
+            metadata["vitsharp.source.family"] = loaded.Summary.Family.Name();
+            metadata["vitsharp.source.format"] = loaded.Summary.Format;
             string config = CheckpointExporter.Save(loaded.Model, target, stored, metadata, loaded.Summary.Labels);
             output.WriteLine($"{loaded.Summary.Family.Name()} {loaded.Summary.Format} -> {target} (timm naming, {loaded.Summary.ParameterCount:N0} parameters) + {config}");
             return 0;

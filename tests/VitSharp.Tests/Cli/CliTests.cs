@@ -205,4 +205,18 @@ public sealed class CliTests : IDisposable
         using var expected = Fixtures.Tensors("checkpoints", "io", "hf_cls.io.safetensors");
         Fixtures.AssertClose(outputs.Get("logits"), expected.Get("logits.24x40"), "HF converted, 24x40");
     }
+
+    [Fact]
+    public void Convert_keeps_a_safetensors_metadata_block_and_can_store_bfloat16()
+    {
+        string source = Out("licensed.safetensors");
+        using (var file = Fixtures.Tensors("checkpoints", "timm_f32.safetensors"))
+            SafeTensors.Write(source, file.ToDictionary(), new Dictionary<string, string> { ["license"] = "cc-by-4.0", ["format"] = "pt" });
+        var (code, _, err) = Run("convert", source, Out("bf16.safetensors"), "--num-heads", "2", "--dtype", "bf16");
+        Assert.True(code == 0, err);
+        using var converted = SafeTensors.Read(Out("bf16.safetensors"));
+        Assert.Equal("cc-by-4.0", converted.Metadata["license"]);
+        Assert.Equal("timm", converted.Metadata["vitsharp.source.family"]);
+        Assert.Equal(ScalarType.BFloat16, converted.GetInfo("blocks.0.attn.qkv.weight").ScalarType);
+    }
 }
