@@ -27,7 +27,8 @@ internal sealed class CheckpointFlattener
     /// <param name="root">The unpickled object.</param>
     /// <param name="maxVisits">
     /// A bound on values visited. The memo lets a small pickle reference one container many times (a tree of
-    /// shared lists grows exponentially), so the walk is bounded by the pickle's size, which real files never reach.
+    /// shared lists grows exponentially), so the walk is bounded by a multiple of the pickle's size: every value a real
+    /// file holds costs at least one opcode byte, and real files share almost nothing but strings.
     /// </param>
     public static (IReadOnlyList<(string Name, TensorRef Tensor)> Tensors, IReadOnlyList<string> NonTensors) Flatten(object? root, long maxVisits)
     {
