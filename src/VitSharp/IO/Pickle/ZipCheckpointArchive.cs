@@ -50,6 +50,12 @@ internal sealed class ZipCheckpointArchive : IStorageRecords
             var (root, pickleLength) = checkpoint.Parse();
             return (checkpoint, root, pickleLength);
         }
+        catch (InvalidDataException e)
+        {
+            // ZipArchive reads its central directory lazily, so corruption can surface on first use of the entries.
+            checkpoint.Dispose();
+            throw new CheckpointProblem($"the zip archive is corrupt ({e.Message})");
+        }
         catch
         {
             checkpoint.Dispose();
