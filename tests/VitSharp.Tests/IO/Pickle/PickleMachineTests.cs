@@ -19,7 +19,7 @@ public sealed class PickleMachineTests
         var dict = Assert.IsType<PyDict>(Load(File.ReadAllBytes(Fixtures.Path_("pickle", $"plain_p{protocol}.pkl"))));
 
         Assert.Equal(
-            ["none", "true", "false", "small", "negative", "int32", "big", "huge_negative", "float", "text", "bytes", "tuple", "list", "nested", "shared"],
+            ["none", "true", "false", "small", "negative", "int32", "big", "huge_negative", "float", "text", "bytes", "tuple", "list", "nested", "shared", "set", "frozenset"],
             dict.Entries.Select(e => e.Key));
         Assert.Null(dict.Get("none"));
         Assert.Equal(true, dict.Get("true"));
@@ -42,6 +42,8 @@ public sealed class PickleMachineTests
         Assert.Equal(["x", 3L], nested.Entries.Select(e => e.Key));
         Assert.Null(Assert.IsType<PyDict>(Assert.IsType<PyList>(nested.Get("x")).Items[0]).Get("y"));
         Assert.Equal(["same", "same"], Assert.IsType<PyList>(dict.Get("shared")).Items);
+        Assert.Equal([5L], Assert.IsType<PySet>(dict.Get("set")).Items);
+        Assert.Equal(["f"], Assert.IsType<PySet>(dict.Get("frozenset")).Items);
     }
 
     [Fact]
