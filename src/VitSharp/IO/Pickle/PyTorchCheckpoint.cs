@@ -27,7 +27,7 @@ public sealed class PyTorchCheckpoint : ICheckpointSource
         Format = format;
         this.records = records;
         var (tensors, nonTensors) = CheckpointFlattener.Flatten(root, maxVisits: 2 * pickleLength + 1024);
-        Tensors = tensors.Select(t => new StoredTensor(t.Name, t.Tensor.Size, t.Tensor.Storage.DType, () => ReadTensor(t.Tensor))).ToArray();
+        Tensors = tensors.Select(t => new StoredTensor(t.Name, t.Tensor.Size.ToArray(), t.Tensor.Storage.DType, () => ReadTensor(t.Tensor))).ToArray();
         NonTensorEntries = nonTensors;
     }
 

@@ -152,6 +152,15 @@ public sealed class HostileCheckpointTests
     }
 
     [Fact]
+    public void RefusesBigEndianLegacyFiles()
+    {
+        byte[] magic = [0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, (byte)'.'];
+        byte[] version = [0x80, 2, (byte)'M', 0xe9, 0x03, (byte)'.'];
+        byte[] sysInfo = Opcodes((byte)0x80, (byte)2, "}", Str("little_endian"), (byte)0x89, "s.");
+        Assert.Contains("big-endian", OpenFails([.. magic, .. version, .. sysInfo]).Message);
+    }
+
+    [Fact]
     public void RejectsNestingDeeperThanTheLimit()
     {
         byte[] pickle = [0x80, 2, .. Enumerable.Repeat((byte)'(', PickleMachine.MaxNesting + 1), (byte)'.'];
