@@ -7,7 +7,8 @@ namespace VitSharp.IO.Pickle;
 /// Turns the unpickled object into flat names: nested dicts, lists and tuples are joined with '.'
 /// (<c>{"model": {"cls_token": t}}</c> becomes <c>model.cls_token</c>, list items are numbered). Tensors are
 /// collected in pickle order; every other leaf becomes one "name: type" line, and a container with no tensor
-/// inside is summarized in one line instead of listing its items (optimizer param_groups, args lists).
+/// inside is summarized in one line instead of listing its items (optimizer param_groups, args lists), except
+/// the root, whose entries are always listed.
 /// </summary>
 internal sealed class CheckpointFlattener
 {
@@ -27,7 +28,8 @@ internal sealed class CheckpointFlattener
     /// <param name="root">The unpickled object.</param>
     /// <param name="maxVisits">
     /// A bound on values visited. The memo lets a small pickle reference one container many times (a tree of
-    /// shared lists grows exponentially), so the walk is bounded by the pickle's size, which real files never reach.
+    /// shared lists grows exponentially), so the walk is bounded by a multiple of the pickle's size: every value a real
+    /// file holds costs at least one opcode byte, and real files share almost nothing but strings.
     /// </param>
     public static (IReadOnlyList<(string Name, TensorRef Tensor)> Tensors, IReadOnlyList<string> NonTensors) Flatten(object? root, long maxVisits)
     {
@@ -72,9 +74,9 @@ internal sealed class CheckpointFlattener
         int tensorsBefore = tensors.Count, linesBefore = nonTensors.Count, droppedBefore = droppedNonTensors;
         foreach (var (key, child) in children)
             Visit(child, name.Length == 0 ? key : $"{name}.{key}", depth + 1);
-        if (tensors.Count > tensorsBefore) return;
+        if (tensors.Count > tensorsBefore || name.Length == 0) return;
 
-        // No tensor inside: one line for the whole container rather than one per item.
+        // No tensor inside: one line for the whole container rather than one per item (the root keeps its items).
         nonTensors.RemoveRange(linesBefore, nonTensors.Count - linesBefore);
         droppedNonTensors = droppedBefore;
         AddNonTensor(name, $"{PyTypeName.Of(container)} ({count} items)");

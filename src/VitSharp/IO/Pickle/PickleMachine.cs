@@ -206,7 +206,7 @@ internal sealed class PickleMachine
     {
         if (length is < 0 or > MaxLongBytes) throw new CheckpointProblem($"the pickle holds a {length}-byte integer; at most {MaxLongBytes} bytes are supported");
         var value = new BigInteger(input.ReadBytes(length, "an integer"), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private long ReadBigEndianInt64()

@@ -26,8 +26,8 @@ public sealed class PyTorchCheckpoint : ICheckpointSource
         SourceName = sourceName;
         Format = format;
         this.records = records;
-        var (tensors, nonTensors) = CheckpointFlattener.Flatten(root, maxVisits: pickleLength + 1);
-        Tensors = tensors.Select(t => new StoredTensor(t.Name, t.Tensor.Size, t.Tensor.Storage.DType, () => ReadTensor(t.Tensor))).ToArray();
+        var (tensors, nonTensors) = CheckpointFlattener.Flatten(root, maxVisits: 2 * pickleLength + 1024);
+        Tensors = tensors.Select(t => new StoredTensor(t.Name, t.Tensor.Size.ToArray(), t.Tensor.Storage.DType, () => ReadTensor(t.Tensor))).ToArray();
         NonTensorEntries = nonTensors;
     }
 

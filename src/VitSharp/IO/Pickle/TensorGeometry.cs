@@ -27,8 +27,9 @@ internal static class TensorGeometry
             {
                 for (int dim = 0; dim < size.Length && !empty; dim++)
                     last += (size[dim] - 1) * stride[dim];
-                // The element count itself must be representable too (a zero dimension can hide huge others).
-                _ = size.Aggregate(1L, (a, b) => a * b);
+                // Torch sizes its allocation by the product of the non-zero sizes, so that must fit even when a zero hides it.
+                long product = 1;
+                foreach (long s in size) product *= Math.Max(s, 1);
             }
         }
         catch (OverflowException)

@@ -10,6 +10,7 @@ internal enum GlobalKind
     RebuildParameter,
     RebuildParameterWithState,
     OrderedDict,
+    Set,
     StorageClass,
     CodecsEncode,
     NumpyScalar,
@@ -36,6 +37,11 @@ internal static class TorchGlobals
             ["torch._utils._rebuild_parameter"] = GlobalKind.RebuildParameter,
             ["torch._utils._rebuild_parameter_with_state"] = GlobalKind.RebuildParameterWithState,
             ["collections.OrderedDict"] = GlobalKind.OrderedDict,
+            // Protocol 2 has no set opcodes: sets are pickled as set(list); Python 3 writes the Python 2 module name.
+            ["builtins.set"] = GlobalKind.Set,
+            ["builtins.frozenset"] = GlobalKind.Set,
+            ["__builtin__.set"] = GlobalKind.Set,
+            ["__builtin__.frozenset"] = GlobalKind.Set,
             ["torch.storage.UntypedStorage"] = GlobalKind.StorageClass,
             ["_codecs.encode"] = GlobalKind.CodecsEncode,
             ["numpy.core.multiarray.scalar"] = GlobalKind.NumpyScalar,
@@ -96,6 +102,9 @@ internal static class TorchGlobals
             case GlobalKind.OrderedDict:
                 ExpectCount(function, args, 0, 1);
                 return args.Length == 0 ? new PyDict() : DictFromPairs(args[0]);
+            case GlobalKind.Set:
+                ExpectCount(function, args, 0, 1);
+                return SetFromItems(args.Length == 0 ? new PyList() : args[0]);
             case GlobalKind.CodecsEncode:
                 // Python 3 pickles bytes with protocol 2 as _codecs.encode(text, 'latin1').
                 ExpectCount(function, args, 2, 2);
@@ -174,6 +183,18 @@ internal static class TorchGlobals
             dict.Set(pair.Items[0], pair.Items[1]);
         }
         return dict;
+    }
+
+    private static PySet SetFromItems(object? items)
+    {
+        var set = new PySet();
+        set.Items.AddRange(items switch
+        {
+            PyList list => list.Items,
+            PyTuple tuple => tuple.Items,
+            _ => throw new CheckpointProblem($"set is given a {PyTypeName.Of(items)}, not a list of items"),
+        });
+        return set;
     }
 
     private static byte[] Encode(string text, string encoding)

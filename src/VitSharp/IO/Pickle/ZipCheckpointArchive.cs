@@ -50,6 +50,12 @@ internal sealed class ZipCheckpointArchive : IStorageRecords
             var (root, pickleLength) = checkpoint.Parse();
             return (checkpoint, root, pickleLength);
         }
+        catch (InvalidDataException e)
+        {
+            // ZipArchive reads its central directory lazily, so corruption can surface on first use of the entries.
+            checkpoint.Dispose();
+            throw new CheckpointProblem($"the zip archive is corrupt ({e.Message})");
+        }
         catch
         {
             checkpoint.Dispose();
@@ -64,10 +70,10 @@ internal sealed class ZipCheckpointArchive : IStorageRecords
         if (byteOrder is not null and not "little")
             throw new CheckpointProblem(byteOrder == "big"
                 ? "it was saved on a big-endian machine; only little-endian checkpoints are supported"
-                : $"record '{folder}/byteorder' says {Describe.Text(byteOrder)}, not 'little' or 'big'");
+                : $"record {Describe.Text($"{folder}/byteorder")} says {Describe.Text(byteOrder)}, not 'little' or 'big'");
         string version = ReadSmallRecord($"{folder}/version", required: true)!;
         if (!long.TryParse(version, out _))
-            throw new CheckpointProblem($"record '{folder}/version' holds {Describe.Text(version)}, not a number");
+            throw new CheckpointProblem($"record {Describe.Text($"{folder}/version")} holds {Describe.Text(version)}, not a number");
 
         var pickleEntry = Entry($"{folder}/data.pkl", "the pickle");
         using var pickle = new MemoryStream(ReadWhole(pickleEntry));

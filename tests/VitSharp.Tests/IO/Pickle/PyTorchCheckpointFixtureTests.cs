@@ -28,6 +28,7 @@ public sealed class PyTorchCheckpointFixtureTests
     [InlineData("checkpoint_legacy.pth", "pytorch-legacy")]
     [InlineData("state_dict.pth", "pytorch-zip")]
     [InlineData("protocol4.pth", "pytorch-zip")]
+    [InlineData("parameters.pth", "pytorch-zip")]
     public void EveryTensorMatchesTheValuesPyTorchRecorded(string file, string format)
     {
         using var checkpoint = PyTorchCheckpoint.Open(PathOf(file));
@@ -89,6 +90,14 @@ public sealed class PyTorchCheckpointFixtureTests
         Assert.Equal(ScalarType.Int64, checkpoint.Tensors[^1].DType);
         Assert.Equal(Array.Empty<long>(), checkpoint.Tensors[^1].Shape);
         Assert.Empty(checkpoint.NonTensorEntries); // _metadata is an attribute, not an entry
+    }
+
+    [Fact]
+    public void ParametersAreReadAsTheirData()
+    {
+        using var checkpoint = PyTorchCheckpoint.Open(PathOf("parameters.pth"));
+        Assert.Equal(["pos_embed", "blocks.0"], checkpoint.Tensors.Select(t => t.Name));
+        Assert.Equal([1L, 3, 2], checkpoint.Tensors[0].Shape);
     }
 
     [Fact]
