@@ -16,6 +16,7 @@ public sealed record FuzzTarget(string Name, Func<Stream, long> Read, IReadOnlyL
     public static readonly IReadOnlyDictionary<string, FuzzTarget> All = new Dictionary<string, FuzzTarget>
     {
         ["safetensors"] = new("safetensors", ReadSafeTensors, [typeof(SafeTensorsFormatException)]),
+        ["pytorch"] = new("pytorch", ReadPyTorch, [typeof(VitSharp.IO.Pickle.PyTorchCheckpointException)]),
     };
 
     /// <summary>Reads the input; a documented refusal counts as handled and returns null, anything else escapes.</summary>
@@ -34,6 +35,25 @@ public sealed record FuzzTarget(string Name, Func<Stream, long> Read, IReadOnlyL
 
     /// <summary>Whether <paramref name="e"/> is one of the documented refusals (exactly, or a subclass).</summary>
     public bool IsRefusal(Exception e) => Refusals.Any(type => type.IsInstanceOfType(e));
+
+    private static long ReadPyTorch(Stream input)
+    {
+        long allocated = 0;
+        // The reader seeks (zip directory, storage records); AFL hands inputs over as a pipe-like stream.
+        if (!input.CanSeek)
+        {
+            var copy = new MemoryStream();
+            input.CopyTo(copy);
+            input = copy;
+        }
+        using var file = VitSharp.IO.Pickle.PyTorchCheckpoint.Open(input, "fuzz input", leaveOpen: true);
+        foreach (StoredTensor stored in ((ICheckpointSource)file).Tensors)
+        {
+            using Tensor tensor = stored.Read();
+            allocated += tensor.numel() * tensor.element_size();
+        }
+        return allocated;
+    }
 
     private static long ReadSafeTensors(Stream input)
     {
