@@ -152,4 +152,24 @@ public class CheckpointFamilyTests
                 Fixtures.AssertClose(actual, expected, $"patch kernel 8x8 -> {grid} {mode}", 1e-4);
             }
     }
+
+    [Fact]
+    public void Dinov2_training_checkpoints_with_block_chunks_load_like_the_flat_ones()
+    {
+        // DINOv2 with block_chunks=2: blocks.0.0.* and blocks.1.1.* (each chunk keeps global block indices).
+        var c = Case("dinov2_pth");
+        string path = CheckpointLoaderTests.TempPath("dinov2_chunked.safetensors");
+        using (var flat = VitSharp.IO.Pickle.PyTorchCheckpoint.Open(PathOf(c)))
+        {
+            var tensors = ((VitSharp.IO.ICheckpointSource)flat).Tensors.ToDictionary(
+                t => System.Text.RegularExpressions.Regex.Replace(t.Name, @"^blocks\.(\d+)\.", m => $"blocks.{m.Groups[1].Value}.{m.Groups[1].Value}."),
+                t => t.Read());
+            Assert.Contains("blocks.1.1.ls2.gamma", tensors.Keys);
+            VitSharp.IO.SafeTensors.Write(path, tensors);
+        }
+        using var loaded = CheckpointLoader.Load(path, OptionsFor(c));
+        Assert.Equal(CheckpointFamily.DinoV2, loaded.Summary.Family);
+        Assert.True(loaded.Report.IsClean, loaded.Report.Describe());
+        Assert.All(MeasureErrors(c, loaded), e => Assert.True(e.Value <= Fixtures.Tolerance, $"{e.Key}: {e.Value:E3}"));
+    }
 }

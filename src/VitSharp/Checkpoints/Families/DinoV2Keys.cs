@@ -7,12 +7,18 @@ namespace VitSharp.Checkpoints.Families;
 /// DINOv2's naming is timm's plus <c>mask_token</c> (used only by masked training) and, in the register models,
 /// <c>register_tokens</c>. DINOv2 inserts the registers after adding the position embedding, whose table keeps a
 /// class row; timm's equivalent (<c>reg_tokens</c> with <c>no_embed_class</c>) adds the table to the patches
-/// only, so the class row is folded into the class token, exactly as timm's checkpoint filter does.
+/// only, so the class row is folded into the class token, exactly as timm's checkpoint filter does. Training
+/// checkpoints built with <c>block_chunks</c> nest the blocks as <c>blocks.CHUNK.INDEX.</c>, where INDEX is already
+/// the block's global index (each chunk pads its front with Identity modules), so the chunk level is dropped.
 /// </summary>
-internal static class DinoV2Keys
+internal static partial class DinoV2Keys
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"^blocks\.\d+\.(\d+)\.")]
+    private static partial System.Text.RegularExpressions.Regex ChunkedBlock();
+
     public static MappedWeights Map(IReadOnlyList<StoredTensor> tensors)
     {
+        tensors = tensors.Select(t => ChunkedBlock().IsMatch(t.Name) ? StateDictSelection.Renamed(t, ChunkedBlock().Replace(t.Name, "blocks.$1.")) : t).ToList();
         var ignored = tensors.Where(t => t.Name == "mask_token").Select(t => $"{t.Name}: used only by DINOv2's masked training").ToList();
         var rest = tensors.Where(t => t.Name != "mask_token").ToList();
         var registers = rest.FirstOrDefault(t => t.Name == "register_tokens");
