@@ -21,10 +21,11 @@ internal sealed class CheckpointOptions
     private readonly Option<string?> imgSize = new("--img-size") { Description = "build the model for this image size (HxW or N); the position table is resampled on load" };
     private readonly Option<int?> patchSize = new("--patch-size") { Description = "build the model with this patch size; the patch kernel is resampled on load (FlexiViT)" };
     private readonly Option<int?> numClasses = new("--num-classes") { Description = "build the model with this many classes (a new head when it differs; 0 = features only)" };
+    private readonly Option<string?> loadStyle = new("--load-resampling") { Description = "semantics used to resample pos_embed when --img-size changes the grid (default: timm, as timm's checkpoint filter)" };
     private readonly Option<string?> style = new("--posembed-style") { Description = "position-embedding semantics at other input sizes (default: the checkpoint family's)" };
     private readonly Option<bool> nonStrict = new("--non-strict") { Description = "skip keys the model does not have and leave missing ones at their initial values" };
 
-    public IEnumerable<Option> All => [arch, config, key, family, numHeads, imgSize, patchSize, numClasses, style, nonStrict];
+    public IEnumerable<Option> All => [arch, config, key, family, numHeads, imgSize, patchSize, numClasses, loadStyle, style, nonStrict];
 
     /// <summary>The options for the loader from a parsed command line.</summary>
     public CheckpointLoadOptions Read(ParseResult r)
@@ -52,6 +53,7 @@ internal sealed class CheckpointOptions
             Family = r.GetValue(family) is { } f ? CheckpointFamilies.Parse(f) : null,
             Strict = !r.GetValue(nonStrict),
             RuntimeResampling = r.GetValue(style) is { } s ? PosEmbedResampling.FromName(s) : null,
+            LoadResampling = r.GetValue(loadStyle) is { } l ? PosEmbedResampling.FromName(l) : PosEmbedResampling.Timm,
             Configure = changes ? c => Reconfigure(c, size, patch, classes) : null,
         };
     }

@@ -219,4 +219,18 @@ public sealed class CliTests : IDisposable
         Assert.Equal("timm", converted.Metadata["vitsharp.source.family"]);
         Assert.Equal(ScalarType.BFloat16, converted.GetInfo("blocks.0.attn.qkv.weight").ScalarType);
     }
+
+    [Fact]
+    public void Convert_to_a_larger_image_resamples_the_table_with_the_chosen_semantics()
+    {
+        var (code, stdout, err) = Run("convert", Fixtures.Path_("checkpoints", "timm_f32.safetensors"), Out("big.safetensors"),
+            "--num-heads", "2", "--img-size", "48x40", "--load-resampling", "dino");
+        Assert.True(code == 0, err);
+        Assert.Contains("pos_embed resampled from the 4x4 grid to 6x5 (dino semantics)", stdout);
+        using var converted = SafeTensors.Read(Out("big.safetensors"));
+        using var original = Fixtures.Tensors("checkpoints", "timm_f32.safetensors");
+        using var expected = VitSharp.PosEmbed.PosEmbedResampler.Resample(original.Get("pos_embed"), new(4, 4), new(6, 5), 1, VitSharp.PosEmbed.PosEmbedResampling.DinoV1);
+        Assert.Equal(0.0, Fixtures.MaxAbsDiff(converted.Get("pos_embed"), expected));
+        Assert.Contains("\"img_size\": [\n    48,\n    40\n  ]", File.ReadAllText(Out("big.json")).ReplaceLineEndings("\n"));
+    }
 }
