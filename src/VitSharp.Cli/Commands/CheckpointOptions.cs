@@ -34,7 +34,7 @@ internal sealed class CheckpointOptions
             throw new ArgumentException("give at most one of --arch NAME or --config FILE.json");
 
         ArchitectureHints? hints = null;
-        if (r.GetValue(arch) is { } name) hints = new ArchitectureHints { Config = VitRegistry.Get(name), Source = $"--arch {name}" };
+        if (r.GetValue(arch) is { } name) hints = ArchitectureHints.FromConfig(VitRegistry.Get(name), $"--arch {name}");
         if (r.GetValue(config) is { } path)
         {
             CliInputs.RequireFile(path, "config file");

@@ -12,10 +12,20 @@ namespace VitSharp.Checkpoints;
 /// </summary>
 public sealed record ArchitectureHints
 {
-    /// <summary>A complete configuration (VitSharp's export config or a timm architecture name); tensors still decide the shapes.</summary>
+    /// <summary>
+    /// A configuration (VitSharp's export config or a registered timm architecture) for what shapes cannot say:
+    /// the position-embedding semantics and kind, dropout rates. Tensors still decide every shape, and
+    /// <see cref="NumHeads"/>, <see cref="LayerNormEps"/> and <see cref="ImgSize"/> are read only from their own fields.
+    /// </summary>
     public VitConfig? Config { get; init; }
+
+    /// <summary>Attention heads (no tensor stores them).</summary>
     public int? NumHeads { get; init; }
+
+    /// <summary>LayerNorm's eps (no tensor stores it).</summary>
     public double? LayerNormEps { get; init; }
+
+    /// <summary>The image size the checkpoint was trained at, which fixes the grid of a non-square table.</summary>
     public GridSize? ImgSize { get; init; }
 
     /// <summary>Class names by index, when the config has them (Hugging Face <c>id2label</c>, timm <c>label_names</c>).</summary>
@@ -26,6 +36,19 @@ public sealed record ArchitectureHints
 
     /// <summary>No hints.</summary>
     public static ArchitectureHints None { get; } = new();
+
+    /// <summary>Everything a complete configuration (a registered architecture, say) can tell.</summary>
+    public static ArchitectureHints FromConfig(VitConfig config, string? source = null) => new()
+    {
+        Config = config,
+        NumHeads = config.NumHeads,
+        LayerNormEps = config.LayerNormEps,
+        ImgSize = config.ImgSize,
+        Source = source,
+    };
+
+    /// <summary>Keys of which a VitSharp (timm keyword) config must have at least one, so any other JSON is not mistaken for one.</summary>
+    private static readonly string[] VitConfigKeys = ["embed_dim", "num_heads", "depth", "patch_size", "img_size"];
 
     /// <summary>
     /// The hints beside <paramref name="checkpointPath"/>: <c>NAME.json</c> (VitSharp's export) or <c>config.json</c>
@@ -38,8 +61,24 @@ public sealed record ArchitectureHints
         foreach (string ext in new[] { ".safetensors", ".pth.tar", ".pth", ".pt", ".bin", ".ckpt" })
             if (stem.EndsWith(ext, StringComparison.OrdinalIgnoreCase)) { stem = stem[..^ext.Length]; break; }
         foreach (string candidate in new[] { Path.Combine(folder, stem + ".json"), Path.Combine(folder, "config.json") })
-            if (File.Exists(candidate)) return FromFile(candidate);
+        {
+            // A JSON file that is not a ViT config (a training log, another model's config) is not a hint.
+            if (File.Exists(candidate) && IsVitConfig(candidate)) return FromFile(candidate);
+        }
         return None;
+    }
+
+    private static bool IsVitConfig(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject root
+                && (root["model_type"]?.GetValue<string>() == "vit" || root.ContainsKey("architecture") || VitConfigKeys.Any(root.ContainsKey));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Reads a VitSharp, timm or Hugging Face config file.</summary>
@@ -67,7 +106,18 @@ public sealed record ArchitectureHints
         }
         if (root["architecture"]?.GetValue<string>() is { } architecture)
             return FromTimmHub(root, architecture);
-        return new ArchitectureHints { Config = VitConfigJson.Parse(json, new VitConfig()), Labels = ReadLabels(root["label_names"]) };
+        if (!VitConfigKeys.Any(root.ContainsKey))
+            throw new FormatException($"it has none of {string.Join(", ", VitConfigKeys)} (nor Hugging Face's model_type or timm's architecture)");
+        var config = VitConfigJson.Parse(json, new VitConfig());
+        return new ArchitectureHints
+        {
+            Config = config,
+            // Only what the file states: a default filled in by the parser is not a hint.
+            NumHeads = root.ContainsKey("num_heads") ? config.NumHeads : null,
+            LayerNormEps = root.ContainsKey("layer_norm_eps") ? config.LayerNormEps : null,
+            ImgSize = root.ContainsKey("img_size") ? config.ImgSize : null,
+            Labels = ReadLabels(root["label_names"]),
+        };
     }
 
     private static ArchitectureHints FromHuggingFace(JsonObject root)
@@ -92,7 +142,8 @@ public sealed record ArchitectureHints
         GridSize? image = root["pretrained_cfg"]?["input_size"] is JsonArray { Count: 3 } size
             ? new GridSize(size[1]!.GetValue<int>(), size[2]!.GetValue<int>())
             : null;
-        return new ArchitectureHints { Config = config, ImgSize = image, Labels = ReadLabels(root["label_names"]) };
+        var hints = config is null ? new ArchitectureHints() : FromConfig(config);
+        return hints with { ImgSize = image ?? hints.ImgSize, Labels = ReadLabels(root["label_names"]) };
     }
 
     private static List<string>? ReadLabels(JsonNode? node) =>

@@ -64,13 +64,13 @@ public static partial class ArchitectureInference
         var pool = fcNorm || !classToken ? GlobalPool.Avg : GlobalPool.Token;
 
         var baseConfig = hints.Config ?? new VitConfig();
-        int heads = hints.NumHeads ?? hints.Config?.NumHeads ?? GuessHeads(dim, guesses);
-        double eps = hints.LayerNormEps ?? hints.Config?.LayerNormEps ?? DefaultEps(family, guesses);
+        int heads = hints.NumHeads ?? GuessHeads(dim, guesses);
+        double eps = hints.LayerNormEps ?? DefaultEps(family, guesses);
 
         long[] pos = Shape("pos_embed");
         Require(pos.Length == 3 && pos[0] == 1 && pos[2] == dim, $"pos_embed is [{Join(pos)}], but a {dim}-wide model needs [1, tokens, {dim}]");
         int prefix = (classToken ? 1 : 0) + regTokens;
-        var (grid, noEmbedClass) = GridOf(checked((int)pos[1]), prefix, hints.ImgSize is { } img ? new GridSize(img.Height / patch, img.Width / patch) : hints.Config?.GridSize);
+        var (grid, noEmbedClass) = GridOf(checked((int)pos[1]), prefix, hints.ImgSize is { } img ? new GridSize(img.Height / patch, img.Width / patch) : null);
 
         var config = baseConfig with
         {
@@ -92,7 +92,8 @@ public static partial class ArchitectureInference
             FcNorm = fcNorm == (pool == GlobalPool.Avg) ? null : fcNorm,
             InitValues = shapes.ContainsKey("blocks.0.ls1.gamma") ? baseConfig.InitValues ?? 1e-5 : null,
             PatchEmbed = PatchEmbedKind.Conv,
-            PosEmbed = PosEmbedKind.Learned,
+            // A fixed sin-cos table is stored like a learned one; only a config can say to recompute it per grid.
+            PosEmbed = hints.Config?.PosEmbed ?? PosEmbedKind.Learned,
             // A config file that names a semantics (VitSharp's export, a registered timm architecture) knows better than a family default.
             PosEmbedResampling = hints.Config?.PosEmbedResampling ?? family.RuntimeResampling(regTokens > 0),
         };
@@ -117,11 +118,14 @@ public static partial class ArchitectureInference
         {
             if (rows == g.Count + prefix) return (g, false);
             if (rows == g.Count && prefix > 0) return (g, true);
-            throw new CheckpointException($"pos_embed has {rows} rows, which fits neither {prefix} prefix tokens + a {g} grid nor the {g} grid alone");
         }
+        // The table decides when it can: a config for another size (an architecture named for 224 with a
+        // 384 checkpoint) does not override the tensors.
         if (IsSquare(rows - prefix, out int side)) return (GridSize.Square(side), false);
         if (prefix > 0 && IsSquare(rows, out side)) return (GridSize.Square(side), true);
-        throw new CheckpointException($"pos_embed has {rows} rows: with {prefix} prefix tokens that is not a square grid; give the image size (a config file beside the checkpoint, or --img-size HxW)");
+        throw new CheckpointException(known is { } k
+            ? $"pos_embed has {rows} rows, which fits neither {prefix} prefix tokens + the configured {k} grid nor any square grid"
+            : $"pos_embed has {rows} rows: with {prefix} prefix tokens that is not a square grid; give the image size (a config file beside the checkpoint, or --config)");
     }
 
     private static bool IsSquare(int n, out int side)
