@@ -23,6 +23,7 @@ public static class CliApp
             ConvertCommand.Create(output),
             DemoCommand.Create(output),
             ListCommand.Create(output),
+            PreprocessCommand.Create(output),
         };
 
         var parsed = root.Parse(args);
