@@ -34,8 +34,8 @@ public sealed record TileGrid
     public int Height => (Title is null ? 0 : TitleHeight) + LabelMargin + Rows * (TileHeight + Gap);
 
     /// <summary>
-    /// Draws the sheet: <paramref name="tileAt"/>(row, column) gives each tile, which is scaled to the tile size
-    /// (nearest, so cells stay sharp) and disposed by the caller. Labels default to 1-based numbers, as in the paper.
+    /// Draws the sheet: <paramref name="tileAt"/>(row, column) gives each tile, a new bitmap that is scaled to the
+    /// tile size (nearest, so cells stay sharp) and disposed once drawn. Labels default to 1-based numbers, as in the paper.
     /// </summary>
     public SKBitmap Render(Func<int, int, SKBitmap> tileAt, IReadOnlyList<string>? rowLabels = null, IReadOnlyList<string>? columnLabels = null)
     {
@@ -48,7 +48,7 @@ public sealed record TileGrid
         var sheet = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using var canvas = new SKCanvas(sheet);
         canvas.Clear(SKColors.White);
-        using var font = new SKFont(SKTypeface.Default, FontSize);
+        using var font = new SKFont(LabelFont.Typeface ?? SKTypeface.Default, FontSize);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var sharp = new SKPaint { IsAntialias = false };
         var nearest = new SKSamplingOptions(SKFilterMode.Nearest);
@@ -63,7 +63,7 @@ public sealed record TileGrid
             canvas.DrawText(rowLabels[r], LabelMargin - 4, y + TileHeight / 2f + FontSize / 3, SKTextAlign.Right, font, ink);
             for (int c = 0; c < Columns; c++)
             {
-                var tile = tileAt(r, c);
+                using var tile = tileAt(r, c);
                 using var image = SKImage.FromBitmap(tile);
                 var where = SKRect.Create(LabelMargin + c * (TileWidth + Gap), y, TileWidth, TileHeight);
                 canvas.DrawImage(image, where, nearest, sharp);
