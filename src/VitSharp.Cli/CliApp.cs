@@ -23,6 +23,7 @@ public static class CliApp
             ConvertCommand.Create(output),
             DemoCommand.Create(output),
             AttentionCommand.Create(output),
+            ResolutionSweepCommand.Create(output),
             ListCommand.Create(output),
         };
 
