@@ -41,6 +41,8 @@ internal sealed class NaivePosEmbedModels(VisionTransformer model) : IDisposable
         }
         copy.to(model.PosEmbedParameter.device);
         copy.eval();
+        // The copy outlives the caller's dispose scope (it is reused for every image on this grid).
+        foreach (var tensor in copy.parameters().Concat(copy.buffers())) tensor.DetachFromDisposeScope();
         byGrid[grid] = copy;
         return copy;
     }
