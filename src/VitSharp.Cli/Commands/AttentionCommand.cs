@@ -100,7 +100,7 @@ internal static class AttentionCommand
                 ["mean_map"] = new JsonArray([.. Enumerable.Range(0, grid.Height).Select(row =>
                     (JsonNode)new JsonArray([.. Enumerable.Range(0, grid.Width).Select(c => JsonValue.Create(maps.Mean[row, c]))]))]),
             };
-            files.Add(("attention.json", path => OutputFile.WriteText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n")));
+            files.Add(("attention.json", path => OutputFile.WriteText(path, report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n")));
             if (r.GetValue(saveTensors))
             {
                 var tensors = new Dictionary<string, Tensor> { ["input"] = input.unsqueeze(0), ["maps"] = maps.ToTensor(), ["mean"] = AttentionMaps.ToTensor(maps.Mean) };
