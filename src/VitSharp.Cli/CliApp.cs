@@ -17,11 +17,13 @@ public static class CliApp
     {
         var root = new RootCommand("VitSharp: the Vision Transformer for .NET, at any resolution.")
         {
-            PosEmbedCommand.Create(output),
+            PosEmbedShowCommand.AddTo(PosEmbedCommand.Create(output), output),
             ForwardCommand.Create(output),
             InspectCommand.Create(output),
             ConvertCommand.Create(output),
             DemoCommand.Create(output),
+            AttentionCommand.Create(output),
+            ResolutionSweepCommand.Create(output),
             ListCommand.Create(output),
             PreprocessCommand.Create(output),
         };
