@@ -73,7 +73,9 @@ public sealed class ClassLabels
         {
             try
             {
-                return JsonSerializer.Deserialize<List<string>>(text) ?? throw new FormatException($"labels file '{path}' holds JSON null");
+                var names = JsonSerializer.Deserialize<List<string?>>(text);
+                if (names is null || names.Any(n => n is null)) throw new FormatException($"labels file '{path}' holds a JSON null");
+                return [.. names.Select(n => n!)];
             }
             catch (JsonException e)
             {
