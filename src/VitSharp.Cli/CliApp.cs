@@ -25,6 +25,7 @@ public static class CliApp
             ListCommand.Create(output),
             ClassifyCommand.Create(output),
             EmbedCommand.Create(output),
+            PreprocessCommand.Create(output),
         };
 
         // No response-file expansion: classify and embed read @LIST themselves, one whole path per line (spaces kept).

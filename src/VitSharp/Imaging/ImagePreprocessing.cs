@@ -53,6 +53,8 @@ public sealed record ImagePreprocessing
         ArgumentNullException.ThrowIfNull(config);
         if (config.InChans is not (1 or 3))
             throw new ArgumentException($"images can feed models with 1 or 3 input channels, not {config.InChans}");
+        if (config.ImgSize.Width < 1 || config.ImgSize.Height < 1 || config.PatchSize < 1)
+            throw new ArgumentException($"img_size {config.ImgSize} and patch_size {config.PatchSize} must be positive");
         if (maxTokens is not null && preset != "native")
             throw new ArgumentException($"a token budget applies to the 'native' preset only, not '{preset}'");
         if (maxTokens is < 1) throw new ArgumentException($"the token budget must be positive, got {maxTokens}");
