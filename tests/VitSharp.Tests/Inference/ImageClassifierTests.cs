@@ -41,6 +41,26 @@ public sealed class ImageClassifierTests : IDisposable
     }
 
     [Fact]
+    public void Real_photos_in_one_batch_match_the_model_run_on_each_preprocessed_tensor()
+    {
+        string[] photos = [.. new[] { "chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg" }.Select(n => Fixtures.Path_("images", n))];
+        using var classifier = new ImageClassifier(Checkpoint);
+        var results = classifier.ClassifyMany(photos, topK: 10, new BatchOptions { BatchSize = 4 }).ToList();
+
+        using var loaded = CheckpointLoader.Load(Checkpoint);
+        for (int i = 0; i < photos.Length; i++)
+        {
+            using var bitmap = ImageFile.Load(photos[i]);
+            using var input = classifier.Preprocessing.Prepare(bitmap).unsqueeze(0);
+            using var logits = loaded.Model.call(input);
+            using var expected = softmax(logits, 1)[0];
+            float[] probabilities = expected.data<float>().ToArray();
+            Assert.True(results[i].Succeeded, results[i].Error);
+            Assert.All(results[i].Value!, p => Assert.True(Math.Abs(probabilities[p.Index] - p.Probability) <= 1e-5, $"{photos[i]} class {p.Index}"));
+        }
+    }
+
+    [Fact]
     public void Stream_bitmap_and_path_give_the_same_answer()
     {
         string image = TestImages.Jpeg(work, "y.jpg", 33, 50, seed: 3);
