@@ -25,10 +25,13 @@ public static class CliApp
             AttentionCommand.Create(output),
             ResolutionSweepCommand.Create(output),
             ListCommand.Create(output),
+            ClassifyCommand.Create(output),
+            EmbedCommand.Create(output),
             PreprocessCommand.Create(output),
         };
 
-        var parsed = root.Parse(args);
+        // No response-file expansion: classify and embed read @LIST themselves, one whole path per line (spaces kept).
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
             error.WriteLine($"vitsharp: {OneLine(parsed.Errors[0].Message)} (see 'vitsharp --help')");

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using VitSharp.Imaging;
+using VitSharp.Inference;
+using static TorchSharp.torch;
+
+namespace VitSharp.Cli.Commands;
+
+/// <summary>
+/// The options <c>classify</c> and <c>embed</c> share: the checkpoint, the images, how they are prepared and
+/// batched, where the model runs, and the exit code for runs where some files failed.
+/// </summary>
+internal sealed class ImageRunOptions
+{
+    /// <summary>Exit code when the run finished but at least one input file could not be used.</summary>
+    public const int SomeFilesFailed = 3;
+
+    private readonly Option<string> weights = new("--weights") { Description = "a checkpoint (any format 'vitsharp inspect' reads) or a hub folder", Required = true };
+    private readonly Argument<string[]> images = new("images") { Description = "image files, folders (searched recursively for image extensions) and @LIST files (one path per line)", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<string?> preset = new("--preset") { Description = $"image preprocessing: {string.Join(", ", ImagePreprocessing.PresetNames)} (default: the checkpoint family's own; timm for timm, DeiT, Hugging Face)" };
+    private readonly Option<int?> maxTokens = new("--max-tokens") { Description = "patch budget of the native preset (default: the model's own grid)" };
+    private readonly Option<int> batch = new("--batch") { Description = "images per forward pass; only images of the same preprocessed size share one", DefaultValueFactory = _ => 8 };
+    private readonly Option<string> device = new("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
+    private readonly CheckpointOptions checkpoint = new();
+
+    public Option<bool> Json { get; } = new("--json") { Description = "one JSON object per line (JSON Lines) on stdout; no progress bar" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(weights);
+        command.Arguments.Add(images);
+        foreach (var option in new Option[] { preset, maxTokens, batch, Json, device }) command.Options.Add(option);
+        foreach (var option in checkpoint.All) command.Options.Add(option);
+    }
+
+    public string Weights(ParseResult r) => r.GetValue(weights)!;
+
+    /// <summary>The image files the arguments name, in order; refuses an empty list before the model is loaded.</summary>
+    public IReadOnlyList<string> Files(ParseResult r)
+    {
+        var files = ImageInputs.Expand(r.GetValue(images) ?? []);
+        if (files.Count == 0) throw new ArgumentException($"no image files found (extensions: {string.Join(' ', ImageFile.Extensions)})");
+        return files;
+    }
+
+    public BatchOptions Batch(ParseResult r)
+    {
+        int size = r.GetValue(batch);
+        if (size < 1) throw new ArgumentException($"--batch must be at least 1, got {size}");
+        return new BatchOptions { BatchSize = size };
+    }
+
+    public InferenceOptions Inference(ParseResult r)
+    {
+        return new InferenceOptions
+        {
+            Preset = r.GetValue(preset),
+            MaxTokens = r.GetValue(maxTokens),
+            Device = new Device(r.GetValue(device)!),
+            LoadOptions = checkpoint.Read(r),
+        };
+    }
+
+    /// <summary>The line reported for a file that could not be used.</summary>
+    public static string Problem<T>(FileResult<T> result) where T : class => $"{result.Path}: {result.Error}";
+}

@@ -1,0 +1,31 @@
+using VitSharp.Checkpoints;
+using VitSharp.Imaging;
+using static TorchSharp.torch;
+
+namespace VitSharp.Inference;
+
+/// <summary>How <see cref="ImageClassifier"/> and <see cref="FeatureExtractor"/> prepare images and where the model runs.</summary>
+public sealed record InferenceOptions
+{
+    /// <summary>
+    /// An <see cref="ImagePreprocessing"/> preset (<c>timm</c>, <c>torchvision</c>, <c>dino</c>, <c>native</c>,
+    /// <c>resize</c>); null = the checkpoint family's own (<c>torchvision</c> for torchvision, <c>dino</c> for DINO
+    /// and DINOv2, <c>timm</c> otherwise and for a model given directly).
+    /// </summary>
+    public string? Preset { get; init; }
+
+    /// <summary>Patch budget of the <c>native</c> preset; null = the model's own grid.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>
+    /// Where the model runs (<c>new Device("cuda")</c>); null = CPU for a checkpoint path, the model's own device
+    /// for a model given directly. Inputs are moved there and results come back to the CPU.
+    /// </summary>
+    public Device? Device { get; init; }
+
+    /// <summary>Size bounds checked before an image is decoded; null = <see cref="ImageLimits.Default"/>.</summary>
+    public ImageLimits? Limits { get; init; }
+
+    /// <summary>How to read a checkpoint given by path (architecture hints, strictness, ...); <see cref="Device"/> overrides its device.</summary>
+    public CheckpointLoadOptions? LoadOptions { get; init; }
+}

@@ -1,0 +1,99 @@
+using SkiaSharp;
+using TorchSharp;
+using VitSharp.Checkpoints;
+using VitSharp.Imaging;
+using VitSharp.Models;
+using static TorchSharp.torch;
+
+namespace VitSharp.Inference;
+
+/// <summary>
+/// What <see cref="ImageClassifier"/> and <see cref="FeatureExtractor"/> share: the model (owned when loaded from a
+/// path), its device, the preprocessing, and image-to-batch plumbing.
+/// </summary>
+internal sealed class ModelSession : IDisposable
+{
+    private readonly LoadedCheckpoint? owned;
+
+    public ModelSession(string checkpointPath, InferenceOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
+        options ??= new InferenceOptions();
+        var load = options.LoadOptions ?? new CheckpointLoadOptions();
+        if (options.Device is not null) load = load with { Device = options.Device };
+        owned = CheckpointLoader.Load(checkpointPath, load);
+        try
+        {
+            Model = owned.Model;
+            Device = load.Device ?? CPU;
+            CheckpointLabels = owned.Summary.Labels;
+            Preprocessing = ImagePreprocessing.ForModel(options.Preset ?? DefaultPreset(owned.Summary.Family), Model.Config, options.MaxTokens);
+            Limits = options.Limits;
+        }
+        catch
+        {
+            owned.Dispose();
+            throw;
+        }
+    }
+
+    public ModelSession(VisionTransformer model, InferenceOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new InferenceOptions();
+        Model = model;
+        if (options.Device is { } device) model.to(device);
+        Device = options.Device ?? model.parameters().First().device;
+        Preprocessing = ImagePreprocessing.ForModel(options.Preset ?? "timm", model.Config, options.MaxTokens);
+        Limits = options.Limits;
+        // Dropout and the like must not change answers.
+        model.eval();
+    }
+
+    public VisionTransformer Model { get; }
+    public Device Device { get; }
+    public ImagePreprocessing Preprocessing { get; }
+    public ImageLimits? Limits { get; }
+
+    /// <summary>Class names from the config beside a checkpoint, when there was one.</summary>
+    public IReadOnlyList<string>? CheckpointLabels { get; }
+
+    /// <summary>The preset that matches each family's own evaluation transform.</summary>
+    public static string DefaultPreset(CheckpointFamily family) => family switch
+    {
+        CheckpointFamily.TorchVision => "torchvision",
+        CheckpointFamily.Dino or CheckpointFamily.DinoV2 => "dino",
+        _ => "timm",
+    };
+
+    /// <summary>A batch of one [1, C, H, W] from a decoded image.</summary>
+    public Tensor Batch(SKBitmap image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var single = Preprocessing.Prepare(image);
+        return single.unsqueeze(0);
+    }
+
+    public Tensor Batch(string path)
+    {
+        using var image = ImageFile.Load(path, Limits);
+        return Batch(image);
+    }
+
+    public Tensor Batch(Stream stream, string name)
+    {
+        using var image = ImageFile.Load(stream, name, Limits);
+        return Batch(image);
+    }
+
+    /// <summary>Runs <paramref name="run"/> over image files with the shared batch runner.</summary>
+    public IEnumerable<FileResult<T>> RunMany<T>(IEnumerable<string> paths, Func<Tensor, IReadOnlyList<T>> run, BatchOptions? batch) where T : class
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        batch ??= new BatchOptions();
+        if (batch.Limits is null && Limits is not null) batch = batch with { Limits = Limits };
+        return ImageBatchRunner.Run(paths.ToList(), Preprocessing, run, batch);
+    }
+
+    public void Dispose() => owned?.Dispose();
+}
