@@ -4,60 +4,47 @@ namespace VitSharp.Visualization;
 
 /// <summary>
 /// The typeface for labels, titles and plot text. SkiaSharp's Linux build without dependencies has no font manager
-/// (its default typeface has no glyphs), so text would silently vanish; this looks for a TrueType file instead:
-/// <c>VITSHARP_FONT</c> if set, else a common sans-serif in the usual font folders, else any .ttf there. When none
-/// is found <see cref="Typeface"/> is null and pictures are drawn without text.
+/// (its default typeface has no glyphs), and a server may have no fonts at all, so VitSharp ships DejaVu Sans
+/// (Fonts/LICENSE_DEJAVU: free to use and redistribute) and uses it unless <c>VITSHARP_FONT</c> names another
+/// TrueType file. Pictures therefore look the same on every machine.
 /// </summary>
 public static class LabelFont
 {
-    private static readonly string[] Preferred = ["DejaVuSans.ttf", "LiberationSans-Regular.ttf", "Lato-Regular.ttf", "NotoSans-Regular.ttf", "Arial.ttf", "arial.ttf", "Helvetica.ttc"];
+    private const string BundledResource = "VitSharp.Visualization.Fonts.DejaVuSans.ttf";
 
-    private static readonly Lazy<(SKTypeface? Typeface, string? File)> Found = new(Find);
+    /// <summary>The name ScottPlot knows the typeface by (see <see cref="PlotFontResolver"/>).</summary>
+    internal const string PlotFontName = "VitSharp Label";
 
-    /// <summary>A typeface with glyphs, or null when this machine has none that SkiaSharp can use.</summary>
-    public static SKTypeface? Typeface => Found.Value.Typeface;
+    private static readonly Lazy<SKTypeface> Found = new(Load);
 
-    /// <summary>The font file behind <see cref="Typeface"/> when it came from a file (ScottPlot registers it by path).</summary>
-    public static string? File => Found.Value.File;
+    /// <summary>The typeface: the file in <c>VITSHARP_FONT</c>, else the bundled DejaVu Sans.</summary>
+    public static SKTypeface Typeface => Found.Value;
 
-    private static (SKTypeface?, string?) Find()
+    private static SKTypeface Load()
     {
-        if (SKTypeface.Default.GlyphCount > 0) return (SKTypeface.Default, null);
-        foreach (string path in Candidates())
+        if (Environment.GetEnvironmentVariable("VITSHARP_FONT") is { Length: > 0 } chosen)
         {
-            var typeface = SKTypeface.FromFile(path);
-            if (typeface is { GlyphCount: > 0 }) return (typeface, path);
+            var typeface = SKTypeface.FromFile(chosen);
+            if (typeface is { GlyphCount: > 0 }) return typeface;
             typeface?.Dispose();
+            throw new InvalidOperationException($"VITSHARP_FONT '{chosen}' is not a TrueType font SkiaSharp can read");
         }
-        return (null, null);
+        using Stream stream = typeof(LabelFont).Assembly.GetManifestResourceStream(BundledResource)
+            ?? throw new InvalidOperationException($"the bundled font {BundledResource} is missing from the VitSharp assembly");
+        using var data = SKData.Create(stream);
+        return SKTypeface.FromData(data) ?? throw new InvalidOperationException("the bundled font cannot be read");
     }
+}
 
-    private static IEnumerable<string> Candidates()
-    {
-        if (Environment.GetEnvironmentVariable("VITSHARP_FONT") is { Length: > 0 } chosen) yield return chosen;
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        string[] folders =
-        [
-            "/usr/share/fonts", "/usr/local/share/fonts", Path.Combine(home, ".fonts"), Path.Combine(home, ".local/share/fonts"),
-            "/System/Library/Fonts", "/Library/Fonts", Environment.GetFolderPath(Environment.SpecialFolder.Fonts),
-        ];
-        var files = folders.Where(f => f.Length > 0 && Directory.Exists(f))
-            .SelectMany(f => SafeEnumerate(f))
-            .ToList();
-        foreach (string name in Preferred)
-            foreach (string file in files.Where(f => Path.GetFileName(f) == name)) yield return file;
-        foreach (string file in files.Where(f => f.EndsWith(".ttf", StringComparison.OrdinalIgnoreCase))) yield return file;
-    }
+/// <summary>Gives ScottPlot the <see cref="LabelFont"/> typeface, which it cannot find through the operating system.</summary>
+internal sealed class PlotFontResolver : ScottPlot.IFontResolver
+{
+    public static readonly PlotFontResolver Instance = new();
 
-    private static IEnumerable<string> SafeEnumerate(string folder)
-    {
-        try
-        {
-            return Directory.EnumerateFiles(folder, "*.tt?", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }).Order(StringComparer.Ordinal).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
+    // ScottPlot disposes what it gets, so each call returns a fresh typeface read from the same bytes.
+    public SKTypeface? CreateTypeface(string fontName, bool bold, bool italic) =>
+        fontName == LabelFont.PlotFontName ? SKTypeface.FromData(SKData.Create(LabelFont.Typeface.OpenStream())) : null;
+
+    public SKTypeface? CreateTypeface(string fontName, ScottPlot.FontWeight weight, ScottPlot.FontSlant slant, ScottPlot.FontSpacing spacing) =>
+        CreateTypeface(fontName, bold: false, italic: false);
 }

@@ -8,8 +8,6 @@ public sealed record ChartSeries(string Name, IReadOnlyList<double> X, IReadOnly
 /// <summary>A line plot with a legend (ScottPlot), written as PNG.</summary>
 public static class LineChart
 {
-    private const string PlotFontName = "VitSharp Label";
-
     /// <summary>Renders the series and writes the PNG atomically to <paramref name="path"/>.</summary>
     public static void Save(string path, IReadOnlyList<ChartSeries> series, string title, string xLabel, string yLabel,
         int width = 800, int height = 500, (double Min, double Max)? yLimits = null)
@@ -23,12 +21,9 @@ public static class LineChart
     {
         ArgumentNullException.ThrowIfNull(series);
         using var plot = new Plot();
-        if (LabelFont.File is { } fontFile)
-        {
-            // ScottPlot finds fonts by name through its own resolvers; register the file SkiaSharp could not find.
-            Fonts.AddFontFile(PlotFontName, fontFile);
-            plot.Font.Set(PlotFontName);
-        }
+        // ScottPlot finds fonts by name through its own resolvers; give it the typeface SkiaSharp could not find.
+        if (!Fonts.FontResolvers.Contains(PlotFontResolver.Instance)) Fonts.FontResolvers.Add(PlotFontResolver.Instance);
+        plot.Font.Set(LabelFont.PlotFontName);
         foreach (var line in series)
         {
             if (line.X.Count != line.Y.Count) throw new ArgumentException($"series '{line.Name}' has {line.X.Count} x values and {line.Y.Count} y values");

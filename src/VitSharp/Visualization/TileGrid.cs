@@ -48,7 +48,7 @@ public sealed record TileGrid
         var sheet = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         using var canvas = new SKCanvas(sheet);
         canvas.Clear(SKColors.White);
-        using var font = new SKFont(LabelFont.Typeface ?? SKTypeface.Default, FontSize);
+        using var font = new SKFont(LabelFont.Typeface, FontSize);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var sharp = new SKPaint { IsAntialias = false };
         var nearest = new SKSamplingOptions(SKFilterMode.Nearest);
