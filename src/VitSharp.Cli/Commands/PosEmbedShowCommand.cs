@@ -10,7 +10,9 @@ namespace VitSharp.Cli.Commands;
 /// <summary>
 /// <c>vitsharp posembed show</c>: the ViT paper's position-embedding similarity figure (Dosovitskiy et al. 2020,
 /// Fig. 7 centre). Tile (row, column) shows the cosine similarity of that patch position's embedding with every
-/// position's, on one colour scale from -1 to 1. With <c>--grid</c> the table is resampled first, to show what a
+/// position's, on one colour scale shared by all tiles: the paper's -1 to 1 with <c>--range fixed</c>, or by default the
+/// smallest to largest similarity in the table, since tables whose similarities are all high (fixed sin-cos ones,
+/// for instance) look uniform on -1..1. With <c>--grid</c> the table is resampled first, to show what a
 /// resampling style does to the learned layout.
 /// </summary>
 internal static class PosEmbedShowCommand
@@ -33,11 +35,13 @@ internal static class PosEmbedShowCommand
         var style = new Option<string?>("--style") { Description = "resampling semantics for --grid (default: the model's; timm for a bare table)" };
         var cell = new Option<int?>("--cell") { Description = "pixels per grid position inside a tile (default: tiles of about 48 pixels)" };
         var colormap = new Option<string>("--colormap") { Description = "viridis | inferno | gray", DefaultValueFactory = _ => "viridis" };
+        var range = new Option<string>("--range") { Description = "colour scale shared by all tiles: auto (the table's smallest to largest similarity) or fixed (-1 to 1, as the ViT paper)", DefaultValueFactory = _ => "auto" };
+        range.AcceptOnlyFromAmong("auto", "fixed");
         var checkpoint = new CheckpointOptions();
 
         var command = new Command("show", "Draw the cosine similarity of every position embedding with every other, as tiles on the patch grid (ViT paper, Fig. 7).")
         {
-            weights, input, from, prefix, outPath, grid, style, cell, colormap,
+            weights, input, from, prefix, outPath, grid, style, cell, colormap, range,
         };
         foreach (var option in checkpoint.All) command.Options.Add(option);
         command.SetAction(r =>
@@ -57,6 +61,9 @@ internal static class PosEmbedShowCommand
                 : ModelTable(r.GetValue(weights)!, checkpoint.Read(r), requested, chosen, output);
 
             var similarity = CosineSimilarity(table.Patches);
+            var scale = r.GetValue(range) == "fixed"
+                ? new ValueRange(-1, 1)
+                : new ValueRange(similarity.min().item<float>(), similarity.max().item<float>());
             var shown = table.Grid;
             int cellPixels = r.GetValue(cell) ?? Math.Max(1, (int)Math.Ceiling(48.0 / Math.Max(shown.Height, shown.Width)));
             var sheet = new TileGrid
@@ -65,15 +72,15 @@ internal static class PosEmbedShowCommand
                 Columns = shown.Width,
                 TileWidth = cellPixels * shown.Width,
                 TileHeight = cellPixels * shown.Height,
-                Title = $"position embedding cosine similarity, {table.Description}",
+                Title = $"position embedding cosine similarity, {table.Description}, colours {scale.Min:0.00} to {scale.Max:0.00}",
             };
             using var picture = sheet.Render((row, column) =>
             {
                 var values = HeatMap.ToArray(similarity[row * shown.Width + column].reshape(shown.Height, shown.Width));
-                return HeatMap.Render(values, sheet.TileWidth, sheet.TileHeight, map, range: new ValueRange(-1, 1));
+                return HeatMap.Render(values, sheet.TileWidth, sheet.TileHeight, map, range: scale);
             });
             OutputFile.WritePng(picture, target);
-            output.WriteLine($"{shown} grid ({table.Description}), {sheet.Width}x{sheet.Height} pixels -> {Path.GetFullPath(target)}");
+            output.WriteLine($"{shown} grid ({table.Description}), colours {scale.Min:0.00} to {scale.Max:0.00}, {sheet.Width}x{sheet.Height} pixels -> {Path.GetFullPath(target)}");
             return 0;
         });
         return command;

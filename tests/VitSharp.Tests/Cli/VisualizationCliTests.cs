@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Text.Json.Nodes;
 using SkiaSharp;
 using VitSharp.Cli;
@@ -76,6 +77,18 @@ public sealed class VisualizationCliTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("'t' on 3x5", stdout);
         Assert.Equal((24 + 5 * (20 + 2), 20 + 24 + 3 * (12 + 2)), PngSize(Out("bare.png")));
+
+        // The default colour scale is the table's own similarity range (the diagonal makes its top 1); --range fixed is the paper's.
+        using (var file = SafeTensors.Read(table))
+        {
+            using var rows = file.Get("t")[0, 2..];
+            using var unit = nn.functional.normalize(rows, dim: 1);
+            float lowest = unit.matmul(unit.t()).min().item<float>();
+            Assert.Contains($"colours {lowest:0.00} to 1.00", stdout);
+        }
+        (code, stdout, err) = Run("posembed", "show", "--in", table, "--key", "t", "--from", "3x5", "--prefix-tokens", "2", "--range", "fixed", "--out", Out("fixed.png"));
+        Assert.True(code == 0, err);
+        Assert.Contains("colours -1.00 to 1.00", stdout);
 
         (code, _, err) = Run("posembed", "show", "--in", table, "--key", "t", "--prefix-tokens", "2", "--out", Out("refused.png"));
         Assert.Equal(CliApp.Failure, code);
