@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using VitSharp.Native;
 using static TorchSharp.torch;
 
 namespace VitSharp.Training.Data;
@@ -33,6 +34,8 @@ public sealed class DataLoader
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(workers);
         ArgumentOutOfRangeException.ThrowIfLessThan(prefetch, 1);
+        // Any IImageDataset may be passed here, so the native library may not be loaded yet.
+        TorchRuntime.EnsureLoaded();
         if (augment.Mixup < 0 || augment.Cutmix < 0 || augment.LabelSmoothing is < 0 or >= 1)
             throw new ArgumentException("Mixup and Cutmix alphas must be >= 0 and LabelSmoothing in [0, 1)", nameof(augment));
         _dataset = dataset;

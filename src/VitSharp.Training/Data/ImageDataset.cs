@@ -1,3 +1,4 @@
+using VitSharp.Native;
 using static TorchSharp.torch;
 
 namespace VitSharp.Training.Data;
@@ -16,6 +17,8 @@ public sealed class ImageDataset : IImageDataset
     internal ImageDataset(byte[] pixels, int[] labels, IReadOnlyList<string> classNames, int channels, int height, int width,
         string source, string? note = null, IReadOnlyList<SkippedImage>? skipped = null)
     {
+        // Get makes tensors, possibly before any VitSharp type has loaded TorchSharp's native library.
+        TorchRuntime.EnsureLoaded();
         _imageBytes = checked(channels * height * width);
         if (pixels.Length != checked(_imageBytes * labels.Length))
             throw new ArgumentException($"{pixels.Length} pixel bytes do not hold {labels.Length} images of {channels}x{height}x{width}");
