@@ -32,15 +32,22 @@ internal static class IdxFile
     /// <summary>Reads an IDX file of <paramref name="dimensions"/> dimensions from a stream (raw or gzip'd); <paramref name="name"/> names it in errors.</summary>
     public static (int[] Shape, byte[] Data) Read(Stream stream, string name, int dimensions)
     {
-        var buffered = new BufferedStream(stream);
+        // The gzip test peeks at two bytes and rewinds, which needs a seekable stream (files and resources are).
+        if (!stream.CanSeek)
+        {
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
         Span<byte> start = stackalloc byte[2];
-        int got = buffered.ReadAtLeast(start, 2, throwOnEndOfStream: false);
-        // Peek, then rewind within the buffer, so the same stream feeds either path.
-        buffered.Seek(-got, SeekOrigin.Current);
+        int got = stream.ReadAtLeast(start, 2, throwOnEndOfStream: false);
+        stream.Seek(-got, SeekOrigin.Current);
         bool gzip = got == 2 && start[0] == 0x1f && start[1] == 0x8b;
         try
         {
-            using Stream content = gzip ? new GZipStream(buffered, CompressionMode.Decompress, leaveOpen: true) : buffered;
+            if (!gzip) return ReadContent(stream, name, dimensions);
+            using var content = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
             return ReadContent(content, name, dimensions);
         }
         catch (InvalidDataException e)

@@ -42,6 +42,11 @@ public class IdxFileTests
         Assert.Equal(raw[16..], data);
         Assert.Equal(shape, gzShape);
         Assert.Equal(data, gzData);
+
+        // A stream that cannot seek (here a decompressor handing out the raw file) reads the same too.
+        using var unseekable = new GZipStream(new MemoryStream(Gzip(raw)), CompressionMode.Decompress);
+        Assert.False(unseekable.CanSeek);
+        Assert.Equal(data, IdxFile.Read(unseekable, "stream", 3).Data);
     }
 
     [Fact]
