@@ -1,0 +1,42 @@
+namespace VitSharp.Training.Data;
+
+/// <summary>
+/// Training augmentation, timm's names and defaults. Per image, in this order: RandomResizedCrop (or a plain resize to
+/// <see cref="OutputSize"/>), horizontal flip, normalise, random erasing; per batch: Mixup or CutMix and label smoothing.
+/// The default options do nothing but normalise with 0.5 / 0.5.
+/// </summary>
+public sealed record AugmentOptions
+{
+    /// <summary>torchvision's <c>RandomResizedCrop</c> to <see cref="OutputSize"/>, with scale (<see cref="ScaleMin"/>, 1) and log-uniform aspect ratio.</summary>
+    public bool RandomResizedCrop { get; init; }
+    public double ScaleMin { get; init; } = 0.08;
+    public double RatioMin { get; init; } = 3 / 4.0;
+    public double RatioMax { get; init; } = 4 / 3.0;
+
+    /// <summary>Mirror left-right with probability 0.5.</summary>
+    public bool HorizontalFlip { get; init; }
+
+    /// <summary>The probability of timm's <c>RandomErasing</c> (mode 'pixel': one box of per-pixel N(0, 1) noise, after normalising); 0 = off.</summary>
+    public double RandomErasing { get; init; }
+
+    /// <summary>Mixup's alpha (lam ~ Beta(alpha, alpha)); 0 = off.</summary>
+    public double Mixup { get; init; }
+
+    /// <summary>CutMix's alpha; 0 = off.</summary>
+    public double Cutmix { get; init; }
+
+    /// <summary>With both Mixup and CutMix on, the probability that a batch uses CutMix.</summary>
+    public double MixupSwitchProb { get; init; } = 0.5;
+
+    /// <summary>Label smoothing of the targets: on = 1 - s + s/K, off = s/K.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>The size of the images in a batch; null = the dataset's <see cref="IImageDataset.ImageSize"/>.</summary>
+    public (int Height, int Width)? OutputSize { get; init; }
+
+    /// <summary>Per-channel mean of <c>Normalize</c>; a single value applies to every channel.</summary>
+    public float[] Mean { get; init; } = [0.5f];
+
+    /// <summary>Per-channel std of <c>Normalize</c>; a single value applies to every channel.</summary>
+    public float[] Std { get; init; } = [0.5f];
+}

@@ -1,0 +1,72 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace VitSharp.Training.Data;
+
+/// <summary>
+/// The per-image part of <see cref="AugmentOptions"/>: crop and resize, flip, normalise, erase. Every random choice for
+/// image <c>index</c> comes from the stream of (seed, epoch, index), so an image is augmented the same way in whatever
+/// batch, thread or run it lands.
+/// Resizing is <c>interpolate</c> bilinear with align_corners false and no antialiasing: what torchvision's
+/// <c>RandomResizedCrop</c> does to a tensor (its <c>antialias</c> default was False for tensors before 0.17), not the
+/// PIL-antialiased resize of an image pipeline.
+/// </summary>
+internal sealed class SampleAugmenter
+{
+    private readonly AugmentOptions _options;
+    private readonly int _seed;
+    private readonly int _channels;
+    private readonly (int Height, int Width) _input;
+    private readonly float[] _mean;
+    private readonly float[] _std;
+
+    public SampleAugmenter(AugmentOptions options, int seed, int channels, (int Height, int Width) input)
+    {
+        _options = options;
+        _seed = seed;
+        _channels = channels;
+        _input = input;
+        Output = options.OutputSize ?? input;
+        if (Output.Height < 1 || Output.Width < 1) throw new ArgumentException($"output size {Output} must be positive");
+        _mean = PerChannel(options.Mean, nameof(options.Mean));
+        _std = PerChannel(options.Std, nameof(options.Std));
+        if (options.RandomResizedCrop && !(options.ScaleMin > 0 && options.ScaleMin <= 1 && options.RatioMin > 0 && options.RatioMin <= options.RatioMax))
+            throw new ArgumentException($"RandomResizedCrop needs 0 < ScaleMin <= 1 and 0 < RatioMin <= RatioMax, got {options.ScaleMin}, {options.RatioMin}, {options.RatioMax}");
+    }
+
+    public (int Height, int Width) Output { get; }
+
+    /// <summary>Image [C, H, W] in [0, 1] → [C, Output.Height, Output.Width] augmented and normalised. Tensors made here belong to the caller's dispose scope.</summary>
+    public Tensor Apply(Tensor image, int epoch, int index)
+    {
+        var rng = CounterRng.For(_seed, epoch, CounterRng.Purpose.Sample, index);
+        if (_options.RandomResizedCrop)
+        {
+            var box = RandomResizedCrop.Sample(ref rng, _input.Height, _input.Width, _options.ScaleMin, _options.RatioMin, _options.RatioMax);
+            image = Resize(image.narrow(1, box.Top, box.Height).narrow(2, box.Left, box.Width));
+        }
+        else if (Output != _input)
+        {
+            image = Resize(image);
+        }
+        if (_options.HorizontalFlip && rng.NextDouble() < 0.5) image = image.flip(2);
+        image = (image - tensor(_mean).view(_channels, 1, 1)) / tensor(_std).view(_channels, 1, 1);
+        if (_options.RandomErasing > 0 && RandomErasing.Sample(ref rng, _options.RandomErasing, Output.Height, Output.Width) is { } erase)
+        {
+            // Normalising made a fresh tensor, so writing into it cannot touch the dataset's image.
+            var noise = tensor(RandomErasing.Noise(ref rng, _channels, erase), [_channels, erase.Height, erase.Width]);
+            image.narrow(1, erase.Top, erase.Height).narrow(2, erase.Left, erase.Width).copy_(noise);
+        }
+        return image;
+    }
+
+    private Tensor Resize(Tensor image) =>
+        nn.functional.interpolate(image.unsqueeze(0), size: [Output.Height, Output.Width], mode: InterpolationMode.Bilinear, align_corners: false).squeeze(0);
+
+    private float[] PerChannel(float[] values, string name)
+    {
+        if (values.Length == 1) return [.. Enumerable.Repeat(values[0], _channels)];
+        if (values.Length == _channels) return values;
+        throw new ArgumentException($"{name} needs 1 or {_channels} values, got {values.Length}");
+    }
+}
