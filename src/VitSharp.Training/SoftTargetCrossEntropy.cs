@@ -5,7 +5,7 @@ namespace VitSharp.Training;
 /// <summary>
 /// Cross-entropy against soft targets (timm's <c>SoftTargetCrossEntropy</c>): <c>mean over the batch of
 /// Σ −target · log_softmax(logits)</c>. Label smoothing, mixup and cutmix all arrive through the targets. Computed
-/// in float32 whatever the logits' dtype, so a bf16 forward pass does not round the loss or its reductions.
+/// in float32 whatever the logits' dtype, so reduced-precision logits do not round the loss or its reductions.
 /// </summary>
 public static class SoftTargetCrossEntropy
 {

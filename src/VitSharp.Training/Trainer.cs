@@ -13,7 +13,7 @@ namespace VitSharp.Training;
 
 /// <summary>
 /// Trains a <see cref="VisionTransformer"/> with AdamW, a warmup + cosine schedule, soft-target cross-entropy,
-/// optional gradient clipping, EMA and bf16, evaluating on a test loader after every epoch. Everything a run needs
+/// optional gradient clipping and EMA, in float32, evaluating on a test loader after every epoch. Everything a run needs
 /// to continue lives in <c>OUT/checkpoint.safetensors</c>, written after every epoch and every
 /// <see cref="TrainerOptions.CheckpointInterval"/>; a resumed run produces bit for bit the steps an uninterrupted
 /// one would (same thread count), because the data order is a function of (seed, epoch, step) and the RNG of
@@ -46,7 +46,6 @@ public sealed class Trainer : IDisposable
     private readonly AdamW optimizer;
     private readonly CosineSchedule schedule;
     private readonly ModelEma? ema;
-    private readonly Bf16Shadow? shadow;
     private readonly List<EpochMetrics> history = [];
 
     // Where the run is, and the running totals of the current epoch: all saved in checkpoints.
@@ -84,7 +83,6 @@ public sealed class Trainer : IDisposable
         long steps = (long)options.Epochs * train.BatchesPerEpoch;
         schedule = new CosineSchedule(options.Lr, options.MinLr, (long)Math.Round(options.WarmupEpochs * train.BatchesPerEpoch), steps, options.WarmupLrInit);
         if (options.EmaDecay is { } decay) ema = new ModelEma(model, decay, options.EmaWarmup);
-        if (options.Precision == Precision.Bf16) shadow = new Bf16Shadow(model);
     }
 
     /// <summary>After every optimizer step (and any checkpoint it triggered).</summary>
@@ -118,7 +116,6 @@ public sealed class Trainer : IDisposable
         var lastCheckpoint = Stopwatch.StartNew();
         var runClock = Stopwatch.StartNew();
         model.train();
-        shadow?.Train(true);
         while (epoch < options.Epochs)
         {
             var stepClock = new Stopwatch();
@@ -155,17 +152,15 @@ public sealed class Trainer : IDisposable
         // Dropout and drop path draw from a generator seeded by the step alone, so a resumed run draws the same masks.
         manual_seed(StepSeed(options.Seed, epoch, stepInEpoch));
         optimizer.ZeroGrad();
-        shadow?.Pull();
         double loss;
         using (var scope = NewDisposeScope())
         {
-            var logits = shadow is null ? model.call(batch.Images) : shadow.Forward(batch.Images);
+            var logits = model.call(batch.Images);
             var lossTensor = SoftTargetCrossEntropy.Loss(logits, batch.Targets);
             loss = lossTensor.item<float>();
             if (!double.IsFinite(loss))
                 throw new InvalidOperationException($"the loss is {loss} at epoch {epoch + 1}, step {stepInEpoch + 1}: training diverged (try a lower --lr or --clip-grad)");
             lossTensor.backward();
-            shadow?.PushGradients();
             if (options.ClipGrad is { } maxNorm) nn.utils.clip_grad_norm_(model.parameters().Where(p => p.grad is not null), maxNorm);
             optimizer.Step(lr);
             long batchSize = batch.Labels.shape[0];
@@ -258,7 +253,6 @@ public sealed class Trainer : IDisposable
         ["clip_grad"] = options.ClipGrad is { } cg ? R(cg) : null,
         ["ema_decay"] = options.EmaDecay is { } ed ? R(ed) : null,
         ["ema_warmup"] = options.EmaWarmup,
-        ["precision"] = options.Precision.ToString().ToLowerInvariant(),
         ["seed"] = options.Seed,
         ["batches_per_epoch"] = train.BatchesPerEpoch,
     };
@@ -341,6 +335,5 @@ public sealed class Trainer : IDisposable
     {
         optimizer.Dispose();
         ema?.Dispose();
-        shadow?.Dispose();
     }
 }

@@ -21,7 +21,6 @@ public sealed record TrainerOptions
     /// <summary>EMA decay of the weights; null = no EMA.</summary>
     public double? EmaDecay { get; init; }
     public bool EmaWarmup { get; init; }
-    public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>Seeds the per-step RNG of dropout and drop path (the data loader has its own seed).</summary>
     public int Seed { get; init; }

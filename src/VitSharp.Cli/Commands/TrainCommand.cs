@@ -41,7 +41,6 @@ internal static class TrainCommand
         var ema = Opt("--ema", "EMA decay of the weights (0 = no EMA)", 0.0);
         var emaWarmup = new Option<bool>("--ema-warmup") { Description = "EMA decay min(decay, (1+t)/(10+t)) for early updates" };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "layer-wise learning-rate decay for fine-tuning (e.g. 0.75)" };
-        var precision = new Option<string>("--precision") { Description = "fp32, or bf16 (forward/backward on a bfloat16 copy; fp32 master weights, loss and optimizer)", DefaultValueFactory = _ => "fp32" };
         var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
         var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);
         var checkpointMinutes = Opt("--checkpoint-minutes", "also checkpoint mid-epoch this often (0 = after every step)", 10.0);
@@ -53,7 +52,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, flip, erasing, clipGrad, ema, emaWarmup, layerDecay, precision, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            rrcScaleMin, flip, erasing, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -72,12 +71,6 @@ internal static class TrainCommand
                 ClipGrad = r.GetValue(clipGrad) is > 0 and var c ? c : null,
                 EmaDecay = r.GetValue(ema) is > 0 and var e ? e : null,
                 EmaWarmup = r.GetValue(emaWarmup),
-                Precision = r.GetValue(precision) switch
-                {
-                    "fp32" => Precision.Fp32,
-                    "bf16" => Precision.Bf16,
-                    var p => throw new ArgumentException($"--precision must be fp32 or bf16, got '{p}'"),
-                },
                 Seed = r.GetValue(seed),
                 CheckpointInterval = TimeSpan.FromMinutes(r.GetValue(checkpointMinutes)),
             };
@@ -146,7 +139,7 @@ internal static class TrainCommand
 
             using var trainer = new Trainer(model, trainLoader, testLoader, options, outPath, trainSet.Labels, args.ToJsonString());
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"vitsharp: training {model.Config.EmbedDim}d x {model.Config.Depth} on {trainSet.Count} images ({trainLoader.BatchesPerEpoch} steps/epoch, {model.Config.ImgSize}), testing on {testSet.Count}, {options.Precision.ToString().ToLowerInvariant()}"));
+                $"vitsharp: training {model.Config.EmbedDim}d x {model.Config.Depth} on {trainSet.Count} images ({trainLoader.BatchesPerEpoch} steps/epoch, {model.Config.ImgSize}), testing on {testSet.Count}"));
             TrainProgressView.Run(error, trainer, output, () => trainer.Run(r.GetValue(resume)));
             return 0;
         });
