@@ -28,6 +28,8 @@ public static class CliApp
             ClassifyCommand.Create(output),
             EmbedCommand.Create(output),
             PreprocessCommand.Create(output),
+            TrainCommand.Create(output),
+            EvalCommand.Create(output),
         };
 
         // No response-file expansion: classify and embed read @LIST themselves, one whole path per line (spaces kept).

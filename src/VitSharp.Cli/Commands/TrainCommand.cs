@@ -1,0 +1,163 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using VitSharp.Checkpoints;
+using VitSharp.Models;
+using VitSharp.PosEmbed;
+using VitSharp.Registry;
+using VitSharp.Training;
+using VitSharp.Training.Data;
+
+namespace VitSharp.Cli.Commands;
+
+/// <summary>
+/// <c>vitsharp train</c>: trains a ViT from scratch (<c>--arch</c>, <c>--config</c>) or fine-tunes one (<c>--init</c>)
+/// with the <see cref="Trainer"/>, writing checkpoints, metrics.csv, curves.png and the final model into <c>--out</c>.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var dataset = new Option<string>("--dataset") { Description = TrainingData.SpecHelp, Required = true };
+        var arch = new Option<string?>("--arch") { Description = "train a registered architecture from scratch (see 'vitsharp list')" };
+        var config = new Option<string?>("--config") { Description = "train the architecture of a JSON config (timm keyword names) from scratch" };
+        var init = new Option<string?>("--init") { Description = "fine-tune from a checkpoint (any format 'vitsharp inspect' reads); pos_embed is resampled to --img-size, the head replaced when the class count differs" };
+        var outDir = new Option<string>("--out") { Description = "folder for checkpoint.safetensors, metrics.csv, curves.png and model.safetensors", Required = true };
+        var epochs = Opt("--epochs", "epochs to train", 10);
+        var batch = Opt("--batch", "images per optimizer step", 256);
+        var lr = Opt("--lr", "peak learning rate (after warmup)", 1e-3);
+        var minLr = Opt("--min-lr", "learning rate at the end of the cosine", 1e-5);
+        var warmup = Opt("--warmup-epochs", "linear warmup, in epochs (fractions allowed)", 1.0);
+        var weightDecay = Opt("--weight-decay", "AdamW decoupled weight decay (not applied to norms, biases, pos_embed, cls/reg tokens)", 0.05);
+        var smoothing = Opt("--label-smoothing", "label smoothing of the targets", 0.1);
+        var dropPath = Opt("--drop-path", "stochastic depth rate of the last block", 0.1);
+        var mixup = Opt("--mixup", "Mixup alpha (0 = off)", 0.8);
+        var cutmix = Opt("--cutmix", "CutMix alpha (0 = off)", 1.0);
+        var rrcScaleMin = new Option<double?>("--rrc-scale-min") { Description = "RandomResizedCrop with scale (MIN, 1); default: no crop, a plain resize" };
+        var flip = new Option<bool>("--flip") { Description = "random horizontal flips" };
+        var erasing = Opt("--random-erasing", "probability of random erasing (0 = off)", 0.0);
+        var clipGrad = Opt("--clip-grad", "clip the global gradient norm to this (0 = off)", 1.0);
+        var ema = Opt("--ema", "EMA decay of the weights (0 = no EMA)", 0.0);
+        var emaWarmup = new Option<bool>("--ema-warmup") { Description = "EMA decay min(decay, (1+t)/(10+t)) for early updates" };
+        var layerDecay = new Option<double?>("--layer-decay") { Description = "layer-wise learning-rate decay for fine-tuning (e.g. 0.75)" };
+        var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
+        var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);
+        var checkpointMinutes = Opt("--checkpoint-minutes", "also checkpoint mid-epoch this often (0 = after every step)", 10.0);
+        var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its checkpoint (give the same settings)" };
+        var limitTrain = new Option<int?>("--limit-train") { Description = "train on the first N images only" };
+        var limitTest = new Option<int?>("--limit-test") { Description = "evaluate on the first N test images only" };
+        var threads = new Option<int?>("--threads") { Description = "TorchSharp intra-op threads (default: TorchSharp's; resume bit-exactly with the same count)" };
+        var workers = Opt("--workers", "data-loading threads", 1);
+
+        var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
+        foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
+            rrcScaleMin, flip, erasing, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            command.Options.Add(o);
+
+        command.SetAction(r =>
+        {
+            var error = r.InvocationConfiguration.Error;
+            int sources = new[] { r.GetValue(arch), r.GetValue(config), r.GetValue(init) }.Count(v => v is not null);
+            if (sources != 1) throw new ArgumentException("give exactly one of --arch NAME, --config FILE.json or --init CHECKPOINT");
+            var options = new TrainerOptions
+            {
+                Epochs = r.GetValue(epochs),
+                Lr = r.GetValue(lr),
+                MinLr = r.GetValue(minLr),
+                WarmupEpochs = r.GetValue(warmup),
+                WeightDecay = r.GetValue(weightDecay),
+                LayerDecay = r.GetValue(layerDecay),
+                ClipGrad = r.GetValue(clipGrad) is > 0 and var c ? c : null,
+                EmaDecay = r.GetValue(ema) is > 0 and var e ? e : null,
+                EmaWarmup = r.GetValue(emaWarmup),
+                Seed = r.GetValue(seed),
+                CheckpointInterval = TimeSpan.FromMinutes(r.GetValue(checkpointMinutes)),
+            };
+            options.Validate();
+            int batchSize = r.GetValue(batch);
+            if (batchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {batchSize}");
+            GridSize? size = r.GetValue(imgSize) is { } s ? GridSize.Parse(s) : null;
+            string spec = r.GetValue(dataset)!;
+            string outPath = r.GetValue(outDir)!;
+
+            CliApp.RequireTorch();
+            if (r.GetValue(threads) is { } n)
+            {
+                if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
+                TorchSharp.torch.set_num_threads(n);
+            }
+
+            // The architecture first: its image size decides how big the folder images are loaded.
+            VitConfig? configFromFile = r.GetValue(config) is { } configPath ? ReadConfig(configPath) : null;
+            VitConfig? registered = r.GetValue(arch) is { } name ? VitRegistry.Get(name) : null;
+            var plannedSize = size ?? (configFromFile ?? registered)?.ImgSize ?? GridSize.Square(224);
+            var (trainSet, mean, std, note) = TrainingData.Open(spec, "train", (plannedSize.Height, plannedSize.Width), r.GetValue(limitTrain));
+            var (testSet, _, _, _) = TrainingData.Open(spec, "test", (plannedSize.Height, plannedSize.Width), r.GetValue(limitTest));
+            if (note is not null) error.WriteLine($"vitsharp: note: {note}");
+
+            VitConfig Fit(VitConfig c) => c with
+            {
+                ImgSize = size ?? c.ImgSize,
+                InChans = trainSet.Channels,
+                NumClasses = trainSet.Labels.Count,
+                DropPathRate = r.GetValue(dropPath),
+            };
+            using var model = r.GetValue(init) is { } initPath
+                ? LoadInit(initPath, Fit)
+                : new VisionTransformer(Fit(configFromFile ?? registered!));
+            if (model.Config.InChans != trainSet.Channels)
+                throw new ArgumentException($"the model takes {model.Config.InChans}-channel images, the dataset has {trainSet.Channels} channels");
+
+            var outputSize = (model.Config.ImgSize.Height, model.Config.ImgSize.Width);
+            var augment = new AugmentOptions
+            {
+                RandomResizedCrop = r.GetValue(rrcScaleMin) is not null,
+                ScaleMin = r.GetValue(rrcScaleMin) ?? 0.08,
+                HorizontalFlip = r.GetValue(flip),
+                RandomErasing = r.GetValue(erasing),
+                Mixup = r.GetValue(mixup),
+                Cutmix = r.GetValue(cutmix),
+                LabelSmoothing = r.GetValue(smoothing),
+                OutputSize = outputSize,
+                Mean = mean,
+                Std = std,
+            };
+            int workerCount = r.GetValue(workers);
+            var trainLoader = new DataLoader(trainSet, batchSize, shuffle: true, options.Seed, augment, dropLast: true, workers: workerCount);
+            var testLoader = new DataLoader(testSet, batchSize, shuffle: false, options.Seed, new AugmentOptions { OutputSize = outputSize, Mean = mean, Std = std }, workers: workerCount);
+            if (trainLoader.BatchesPerEpoch == 0)
+                throw new ArgumentException($"the training set has {trainSet.Count} images, fewer than one batch of {batchSize}; lower --batch");
+
+            var args = new JsonObject();
+            foreach (var option in command.Options)
+            {
+                var result = r.GetResult(option);
+                if (result is null || result.Implicit) continue;
+                args[option.Name] = string.Join(' ', result.Tokens.Select(t => t.Value));
+            }
+
+            using var trainer = new Trainer(model, trainLoader, testLoader, options, outPath, trainSet.Labels, args.ToJsonString());
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"vitsharp: training {model.Config.EmbedDim}d x {model.Config.Depth} on {trainSet.Count} images ({trainLoader.BatchesPerEpoch} steps/epoch, {model.Config.ImgSize}), testing on {testSet.Count}"));
+            TrainProgressView.Run(error, trainer, output, () => trainer.Run(r.GetValue(resume)));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Option<T> Opt<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = $"{description} (default {Convert.ToString(defaultValue, CultureInfo.InvariantCulture)})", DefaultValueFactory = _ => defaultValue };
+
+    private static VitConfig ReadConfig(string path)
+    {
+        CliInputs.RequireFile(path, "config file");
+        return VitConfigJson.Read(path);
+    }
+
+    private static VisionTransformer LoadInit(string path, Func<VitConfig, VitConfig> fit)
+    {
+        var loaded = CheckpointLoader.Load(path, new CheckpointLoadOptions { Configure = fit });
+        return loaded.Model;
+    }
+}

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using VitSharp.Models;
+using VitSharp.Training.Data;
+using static TorchSharp.torch;
+
+namespace VitSharp.Training;
+
+/// <summary>Top-1 accuracy of a model over every image of a loader, and its throughput.</summary>
+public sealed record EvalResult(double Accuracy, int Count, double ImagesPerSecond, double Seconds);
+
+public static class Evaluator
+{
+    /// <summary>Runs <paramref name="model"/> in evaluation mode (restoring its mode after) over epoch 0 of <paramref name="loader"/>.</summary>
+    public static EvalResult Evaluate(VisionTransformer model, DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loader);
+        bool wasTraining = model.training;
+        model.eval();
+        long correct = 0;
+        int count = 0;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var batch in loader.Epoch(0))
+            {
+                using (batch)
+                using (var scope = NewDisposeScope())
+                {
+                    var predicted = model.call(batch.Images).argmax(-1);
+                    correct += predicted.eq(batch.Labels).sum().item<long>();
+                    count += checked((int)batch.Labels.shape[0]);
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new EvalResult(count == 0 ? double.NaN : (double)correct / count, count, count / Math.Max(seconds, 1e-9), seconds);
+    }
+}

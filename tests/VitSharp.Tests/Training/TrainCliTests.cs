@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using VitSharp.Cli;
+
+namespace VitSharp.Tests.Training;
+
+/// <summary><c>vitsharp train</c> and <c>eval</c> in-process on 64 images of the bundled Fashion-MNIST sample.</summary>
+public sealed class TrainCliTests : IDisposable
+{
+    private readonly string work = Directory.CreateTempSubdirectory("vitsharp-train-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(work, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = CliApp.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Train_one_epoch_writes_the_run_folder_and_eval_reports_json()
+    {
+        string config = Path.Combine(work, "tiny.json");
+        File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
+        string outDir = Path.Combine(work, "run");
+        var (code, stdout, err) = Run("train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir, "--epochs", "1",
+            "--batch", "16", "--limit-train", "64", "--limit-test", "64", "--ema", "0.99", "--workers", "0");
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1:", stdout);
+        foreach (string file in new[] { "checkpoint.safetensors", "metrics.csv", "curves.png", "model.safetensors", "model.json", "model_ema.safetensors" })
+            Assert.True(File.Exists(Path.Combine(outDir, file)), file);
+        Assert.StartsWith("epoch,step,lr,train_loss", File.ReadAllLines(Path.Combine(outDir, "metrics.csv"))[0]);
+
+        var (evalCode, evalOut, evalErr) = Run("eval", "--weights", Path.Combine(outDir, "model.safetensors"), "--dataset", "fashion-mnist:sample",
+            "--limit", "64", "--size", "35x21", "--json");
+        Assert.True(evalCode == 0, evalErr);
+        var result = JsonNode.Parse(evalOut)!.AsObject();
+        foreach (string key in new[] { "accuracy", "count", "images_per_s", "size", "style" }) Assert.True(result.ContainsKey(key), key);
+        Assert.Equal(64, (int)result["count"]!);
+        Assert.Equal("35x21", (string)result["size"]!);
+    }
+
+    [Fact]
+    public void Training_into_a_folder_with_a_checkpoint_without_resume_is_refused()
+    {
+        string outDir = Path.Combine(work, "run");
+        string[] args = ["train", "--dataset", "fashion-mnist:sample", "--arch", "vit_tiny_patch16_224", "--img-size", "32", "--out", outDir,
+            "--epochs", "1", "--batch", "16", "--limit-train", "16", "--limit-test", "16", "--workers", "0"];
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "checkpoint.safetensors"), "x");
+        var (code, _, err) = Run(args);
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("already holds a training checkpoint", err);
+    }
+}
