@@ -19,6 +19,7 @@ internal sealed class ImageRunOptions
     private readonly Option<string?> preset = new("--preset") { Description = $"image preprocessing: {string.Join(", ", ImagePreprocessing.PresetNames)} (default: the checkpoint family's own; timm for timm, DeiT, Hugging Face)" };
     private readonly Option<int?> maxTokens = new("--max-tokens") { Description = "patch budget of the native preset (default: the model's own grid)" };
     private readonly Option<int> batch = new("--batch") { Description = "images per forward pass; only images of the same preprocessed size share one", DefaultValueFactory = _ => 8 };
+    private readonly Option<long?> maxPixels = new("--max-pixels") { Description = $"refuse images with more pixels than this, before decoding them (default {ImageLimits.Default.MaxPixels:N0})" };
     private readonly Option<string> device = new("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
     private readonly CheckpointOptions checkpoint = new();
 
@@ -28,7 +29,7 @@ internal sealed class ImageRunOptions
     {
         command.Options.Add(weights);
         command.Arguments.Add(images);
-        foreach (var option in new Option[] { preset, maxTokens, batch, Json, device }) command.Options.Add(option);
+        foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, Json, device }) command.Options.Add(option);
         foreach (var option in checkpoint.All) command.Options.Add(option);
     }
 
@@ -57,6 +58,9 @@ internal sealed class ImageRunOptions
             MaxTokens = r.GetValue(maxTokens),
             Device = new Device(r.GetValue(device)!),
             LoadOptions = checkpoint.Read(r),
+            Limits = r.GetValue(maxPixels) is { } pixels
+                ? (pixels > 0 ? ImageLimits.Default with { MaxPixels = pixels } : throw new ArgumentException($"--max-pixels must be positive, got {pixels}"))
+                : ImageLimits.Default,
         };
     }
 

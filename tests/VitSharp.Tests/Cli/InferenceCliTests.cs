@@ -73,6 +73,21 @@ public sealed class InferenceCliTests : IDisposable
     }
 
     [Fact]
+    public void Images_over_the_pixel_limit_are_refused_by_name_and_the_rest_classified()
+    {
+        var (good, _) = TestImages.MixedFolder(work);
+        // a.png is 40x30 and c.png 32x32 pixels; sub/d.jpg (48x64 = 3072 pixels) is over a 2000-pixel limit.
+        var (code, stdout, err) = Run("classify", "--weights", Checkpoint, good[0], good[1], good[2], "--max-pixels", "2000", "--json");
+        Assert.Equal(SomeFilesFailed, code);
+        Assert.Single(Lines(err), l => l.StartsWith(good[2] + ": ", StringComparison.Ordinal) && l.Contains("3072", StringComparison.Ordinal));
+        Assert.Equal(2, Lines(stdout).Count(l => l.Contains("\"predictions\"", StringComparison.Ordinal)));
+
+        (code, _, err) = Run("classify", "--weights", Checkpoint, good[0], "--max-pixels", "0");
+        Assert.Equal(1, code);
+        Assert.Contains("--max-pixels must be positive", err);
+    }
+
+    [Fact]
     public void Embed_npy_and_safetensors_hold_only_the_good_files_in_order()
     {
         var (good, _) = TestImages.MixedFolder(work);
