@@ -54,7 +54,14 @@ public sealed record TileGrid
         var nearest = new SKSamplingOptions(SKFilterMode.Nearest);
 
         int top = Title is null ? 0 : TitleHeight;
-        if (Title is not null) canvas.DrawText(Title, Width / 2f, TitleHeight - 5, SKTextAlign.Center, font, ink);
+        if (Title is not null)
+        {
+            // The sheet's size follows from the tiles alone, so a title wider than a small grid is set smaller instead.
+            using var titleFont = new SKFont(LabelFont.Typeface, FontSize);
+            float width = titleFont.MeasureText(Title);
+            if (width > Width - 8) titleFont.Size = Math.Max(5, FontSize * (Width - 8) / width);
+            canvas.DrawText(Title, Width / 2f, TitleHeight - 5, SKTextAlign.Center, titleFont, ink);
+        }
         for (int c = 0; c < Columns; c++)
             canvas.DrawText(columnLabels[c], LabelMargin + c * (TileWidth + Gap) + TileWidth / 2f, top + LabelMargin - 6, SKTextAlign.Center, font, ink);
         for (int r = 0; r < Rows; r++)
