@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Training throughput, VitSharp vs PyTorch 1.13 (Debian), Fashion-MNIST ViT (models/fmnist-vit-p4), batch 128, 2 threads.
+# Runs VitSharp first, then PyTorch, back to back. Logs go to $OUT (default /tmp/train-throughput).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="${OUT:-/tmp/train-throughput}"
+mkdir -p "$OUT"
+date -u; lscpu | head -20 > "$OUT/lscpu.txt"
+
+# --- VitSharp: one 70-step epoch (9000 images / 128) --------------------------------------------------------------
+rm -rf "$OUT/vitsharp-run"
+"$ROOT/vitsharp" train --dataset fashion-mnist --config "$ROOT/models/fmnist-vit-p4/model.json" --out "$OUT/vitsharp-run" \
+  --epochs 1 --limit-train 9000 --limit-test 100 --batch 128 --lr 1e-3 --warmup-epochs 0.1 --mixup 0 --cutmix 0 \
+  --flip --rrc-scale-min 0.7 --drop-path 0.05 --threads 2 2>&1 | tr '\r' '\n' | tee "$OUT/vitsharp.log"
+# Epoch img/s = images / seconds inside Trainer.Step, over all 70 steps (step 1 included, ~10 s of warm-up).
+# Progress lines carry the cumulative rate after step k, so T_k = 128*k/rate_k; steady rate = from the first
+# progress line at step >= 10 to the epoch end (70 steps). Rates are printed as integers, so this is +-1 %.
+python3 - "$OUT/vitsharp.log" <<'PY'
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+prog = [(int(m[1]), float(m[2])) for l in lines if (m := re.search(r"step (\d+)/\d+ .* (\d+) img/s", l))]
+ep = [float(m[1]) for l in lines if (m := re.search(r"^epoch \d+: .*, (\d+) img/s", l))][-1]
+steps = 70; B = 128
+k, rk = next((k, r) for k, r in prog if k >= 10)
+tk, tn = B * k / rk, B * steps / ep
+print(json.dumps({"framework": "vitsharp", "threads": 2, "batch": B, "images_per_s_epoch_all_steps": ep,
+                  "images_per_s_after_step": k, "images_per_s": round(B * (steps - k) / (tn - tk), 1)}))
+PY
+
+# --- PyTorch: 10 warm-up + 60 timed steps -------------------------------------------------------------------------
+OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
+LD_LIBRARY_PATH=$OB OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 /usr/bin/python3 "$HERE/train_pytorch.py" --label openblas-openmp-haswell | tee "$OUT/pytorch-openblas.json"
+# Reference (netlib) BLAS, what Debian's torch gets without OpenBLAS; fewer steps because it is slow. SKIP_REFBLAS=1 skips it.
+[ "${SKIP_REFBLAS:-0}" = 1 ] && exit 0
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas OMP_NUM_THREADS=2 timeout 180 /usr/bin/python3 "$HERE/train_pytorch.py" \
+  --warmup 2 --steps 10 --label reference-blas | tee "$OUT/pytorch-refblas.json" || echo "reference-BLAS run timed out"
