@@ -1,6 +1,7 @@
 using VitSharp.Cli;
 using VitSharp.IO;
 using static TorchSharp.torch;
+using static VitSharp.Tests.Cli.CliRun;
 
 namespace VitSharp.Tests.Cli;
 
@@ -10,14 +11,6 @@ public sealed class CliTests : IDisposable
     private readonly string work = Directory.CreateTempSubdirectory("vitsharp-cli-").FullName;
 
     public void Dispose() => Directory.Delete(work, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Out(string name) => Path.Combine(work, name);
 

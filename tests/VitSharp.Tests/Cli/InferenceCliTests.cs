@@ -4,6 +4,7 @@ using VitSharp.Cli;
 using VitSharp.Inference;
 using VitSharp.IO;
 using VitSharp.Tests.Inference;
+using static VitSharp.Tests.Cli.CliRun;
 
 namespace VitSharp.Tests.Cli;
 
@@ -18,14 +19,6 @@ public sealed class InferenceCliTests : IDisposable
     public void Dispose() => Directory.Delete(work, recursive: true);
 
     private static string Checkpoint => Fixtures.Path_("checkpoints", "hf_cls_st");
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

@@ -5,6 +5,7 @@ using VitSharp.Cli;
 using VitSharp.IO;
 using VitSharp.Tests.Models;
 using static TorchSharp.torch;
+using static VitSharp.Tests.Cli.CliRun;
 
 namespace VitSharp.Tests.Cli;
 
@@ -14,14 +15,6 @@ public sealed class VisualizationCliTests : IDisposable
     private readonly string work = Directory.CreateTempSubdirectory("vitsharp-viz-").FullName;
 
     public void Dispose() => Directory.Delete(work, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     private string Out(string name) => Path.Combine(work, name);
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using VitSharp.Cli;
+using static VitSharp.Tests.Cli.CliRun;
 
 namespace VitSharp.Tests.Training;
 
@@ -9,14 +10,6 @@ public sealed class TrainCliTests : IDisposable
     private readonly string work = Directory.CreateTempSubdirectory("vitsharp-train-cli-").FullName;
 
     public void Dispose() => Directory.Delete(work, recursive: true);
-
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public void Train_one_epoch_writes_the_run_folder_and_eval_reports_json()
