@@ -38,7 +38,7 @@ internal static class ConvertCommand
                 "f32" => ScalarType.Float32,
                 "f16" => ScalarType.Float16,
                 "bf16" => ScalarType.BFloat16,
-                _ => loaded.Summary.DTypes.Count == 1 && loaded.Summary.DTypes.Keys.Single() is var only && only is ScalarType.Float16 or ScalarType.BFloat16 ? only : null,
+                _ => HalfPrecisionOf(loaded.Summary.DTypes),
             };
             // A safetensors source keeps its metadata block (a license, a description); VitSharp's own keys win.
             var metadata = loaded.Summary.Metadata.Where(m => !m.Key.StartsWith("vitsharp.", StringComparison.Ordinal))
@@ -52,4 +52,8 @@ internal static class ConvertCommand
         });
         return command;
     }
+
+    /// <summary>A file stored wholly in float16 or bfloat16 stays so; anything else is written as the model holds it (float32).</summary>
+    private static ScalarType? HalfPrecisionOf(IReadOnlyDictionary<ScalarType, int> stored) =>
+        stored.Count == 1 && stored.Keys.Single() is ScalarType.Float16 or ScalarType.BFloat16 ? stored.Keys.Single() : null;
 }
