@@ -35,7 +35,7 @@ internal static class AttentionCommand
         {
             weights, image, outDir, preset, maxTokens, threshold, alpha, colormap, smooth, saveTensors,
         };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();

@@ -25,7 +25,12 @@ internal sealed class CheckpointOptions
     private readonly Option<string?> style = new("--posembed-style") { Description = "position-embedding semantics at other input sizes (default: the checkpoint family's)" };
     private readonly Option<bool> nonStrict = new("--non-strict") { Description = "skip keys the model does not have and leave missing ones at their initial values" };
 
-    public IEnumerable<Option> All => [arch, config, key, family, numHeads, imgSize, patchSize, numClasses, loadStyle, style, nonStrict];
+    /// <summary>Adds every checkpoint option to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (Option option in new Option[] { arch, config, key, family, numHeads, imgSize, patchSize, numClasses, loadStyle, style, nonStrict })
+            command.Options.Add(option);
+    }
 
     /// <summary>The options for the loader from a parsed command line.</summary>
     public CheckpointLoadOptions Read(ParseResult r)

@@ -21,7 +21,7 @@ internal static class ConvertCommand
         dtype.AcceptOnlyFromAmong("f32", "f16", "bf16");
         var checkpoint = new CheckpointOptions();
         var command = new Command("convert", "Convert a checkpoint of any family and format to timm-named safetensors and a JSON config.") { input, outPath, to, dtype };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();

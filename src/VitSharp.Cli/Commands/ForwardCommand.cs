@@ -22,7 +22,7 @@ internal static class ForwardCommand
         var checkpoint = new CheckpointOptions();
 
         var command = new Command("forward", "Run a ViT checkpoint on an input batch of any height x width and write its outputs.") { weights, input, inputKey, outPath, device };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();

@@ -30,7 +30,7 @@ internal sealed class ImageRunOptions
         command.Options.Add(weights);
         command.Arguments.Add(images);
         foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, Json, device }) command.Options.Add(option);
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
     }
 
     public string Weights(ParseResult r) => r.GetValue(weights)!;

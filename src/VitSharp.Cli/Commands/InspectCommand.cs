@@ -19,7 +19,7 @@ internal static class InspectCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
         var checkpoint = new CheckpointOptions();
         var command = new Command("inspect", "Describe a checkpoint: format, family, architecture, parameters, unused keys.") { file, json };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();

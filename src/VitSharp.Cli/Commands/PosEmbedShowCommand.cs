@@ -43,7 +43,7 @@ internal static class PosEmbedShowCommand
         {
             weights, input, from, prefix, outPath, grid, style, cell, colormap, range,
         };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();

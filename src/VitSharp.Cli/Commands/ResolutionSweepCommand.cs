@@ -30,7 +30,7 @@ internal static class ResolutionSweepCommand
         {
             weights, data, sizes, styles, preset, outPrefix,
         };
-        foreach (var option in checkpoint.All) command.Options.Add(option);
+        checkpoint.AddTo(command);
         command.SetAction(r =>
         {
             CliApp.RequireTorch();
