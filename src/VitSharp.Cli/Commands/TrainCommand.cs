@@ -35,6 +35,7 @@ internal static class TrainCommand
         var mixup = Opt("--mixup", "Mixup alpha (0 = off)", 0.8);
         var cutmix = Opt("--cutmix", "CutMix alpha (0 = off)", 1.0);
         var rrcScaleMin = new Option<double?>("--rrc-scale-min") { Description = "RandomResizedCrop with scale (MIN, 1); default: no crop, a plain resize" };
+        var cropPadding = Opt("--crop-padding", "random shift: pad each side with N zero pixels and crop back at a random offset (torchvision RandomCrop padding=N; 0 = off)", 0);
         var flip = new Option<bool>("--flip") { Description = "random horizontal flips" };
         var erasing = Opt("--random-erasing", "probability of random erasing (0 = off)", 0.0);
         var clipGrad = Opt("--clip-grad", "clip the global gradient norm to this (0 = off)", 1.0);
@@ -52,7 +53,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, flip, erasing, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            rrcScaleMin, cropPadding, flip, erasing, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -114,6 +115,7 @@ internal static class TrainCommand
             {
                 RandomResizedCrop = r.GetValue(rrcScaleMin) is not null,
                 ScaleMin = r.GetValue(rrcScaleMin) ?? 0.08,
+                CropPadding = r.GetValue(cropPadding),
                 HorizontalFlip = r.GetValue(flip),
                 RandomErasing = r.GetValue(erasing),
                 Mixup = r.GetValue(mixup),

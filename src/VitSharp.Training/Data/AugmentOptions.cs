@@ -2,7 +2,7 @@ namespace VitSharp.Training.Data;
 
 /// <summary>
 /// Training augmentation, timm's names and defaults. Per image, in this order: RandomResizedCrop (or a plain resize to
-/// <see cref="OutputSize"/>), horizontal flip, normalise, random erasing; per batch: Mixup or CutMix and label smoothing.
+/// <see cref="OutputSize"/>), padded random crop, horizontal flip, normalise, random erasing; per batch: Mixup or CutMix and label smoothing.
 /// The default options do nothing but normalise with 0.5 / 0.5.
 /// </summary>
 public sealed record AugmentOptions
@@ -12,6 +12,13 @@ public sealed record AugmentOptions
     public double ScaleMin { get; init; } = 0.08;
     public double RatioMin { get; init; } = 3 / 4.0;
     public double RatioMax { get; init; } = 4 / 3.0;
+
+    /// <summary>
+    /// torchvision's <c>RandomCrop(size, padding=p)</c> after the resize: pad every side with <see cref="CropPadding"/>
+    /// zero pixels and crop the output size back at a uniform offset, i.e. a random shift of up to p pixels each way
+    /// (the classic CIFAR / Fashion-MNIST augmentation, gentler than RandomResizedCrop on small centred images); 0 = off.
+    /// </summary>
+    public int CropPadding { get; init; }
 
     /// <summary>Mirror left-right with probability 0.5.</summary>
     public bool HorizontalFlip { get; init; }

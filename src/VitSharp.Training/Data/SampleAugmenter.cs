@@ -32,6 +32,7 @@ internal sealed class SampleAugmenter
         _std = PerChannel(options.Std, nameof(options.Std));
         if (options.RandomResizedCrop && !(options.ScaleMin > 0 && options.ScaleMin <= 1 && options.RatioMin > 0 && options.RatioMin <= options.RatioMax))
             throw new ArgumentException($"RandomResizedCrop needs 0 < ScaleMin <= 1 and 0 < RatioMin <= RatioMax, got {options.ScaleMin}, {options.RatioMin}, {options.RatioMax}");
+        if (options.CropPadding < 0) throw new ArgumentException($"CropPadding must be 0 or more, got {options.CropPadding}");
     }
 
     public (int Height, int Width) Output { get; }
@@ -49,6 +50,7 @@ internal sealed class SampleAugmenter
         {
             image = Resize(image);
         }
+        if (_options.CropPadding > 0) image = PaddedRandomCrop(image, ref rng);
         if (_options.HorizontalFlip && rng.NextDouble() < 0.5) image = image.flip(2);
         image = (image - tensor(_mean).view(_channels, 1, 1)) / tensor(_std).view(_channels, 1, 1);
         if (_options.RandomErasing > 0 && RandomErasing.Sample(ref rng, _options.RandomErasing, Output.Height, Output.Width) is { } erase)
@@ -58,6 +60,15 @@ internal sealed class SampleAugmenter
             image.narrow(1, erase.Top, erase.Height).narrow(2, erase.Left, erase.Width).copy_(noise);
         }
         return image;
+    }
+
+    /// <summary>torchvision's RandomCrop with zero padding: top and left uniform in [0, 2p], drawn top first as its get_params does.</summary>
+    private Tensor PaddedRandomCrop(Tensor image, ref CounterRng rng)
+    {
+        int p = _options.CropPadding;
+        int top = rng.Next(0, 2 * p + 1), left = rng.Next(0, 2 * p + 1);
+        var padded = nn.functional.pad(image, [p, p, p, p], PaddingModes.Constant, 0.0);
+        return padded.narrow(1, top, Output.Height).narrow(2, left, Output.Width);
     }
 
     private Tensor Resize(Tensor image) =>

@@ -119,6 +119,31 @@ public class AugmentationTests
     }
 
     [Fact]
+    public void Crop_padding_shifts_each_image_by_at_most_the_padding_and_fills_with_zeros()
+    {
+        // Mean 0, std 1: the batch holds raw pixels, so padding shows up as exact zeros.
+        var data = FashionMnist.Open("fashion-mnist:sample", "test");
+        var raw = new AugmentOptions { Mean = [0f], Std = [1f] };
+        using var plain = new DataLoader(data, 40, false, 0, raw, workers: 0).Epoch(0).First();
+        using var shifted = new DataLoader(data, 40, false, 0, raw with { CropPadding = 3 }, workers: 0).Epoch(0).First();
+        var shifts = new HashSet<(int, int)>();
+        for (int i = 0; i < 40; i++)
+        {
+            var original = plain.Images[i][0];
+            var moved = shifted.Images[i][0];
+            // Which shift (dy, dx) reproduces the output: out[y, x] = in[y + dy, x + dx], zero outside the image.
+            var match = (from dy in Enumerable.Range(-3, 7)
+                         from dx in Enumerable.Range(-3, 7)
+                         where TorchSharp.torch.nn.functional.pad(original, [3, 3, 3, 3]).narrow(0, 3 + dy, 28).narrow(1, 3 + dx, 28).equal(moved).all().item<bool>()
+                         select (dy, dx)).ToList();
+            Assert.NotEmpty(match);
+            shifts.Add(match[0]);
+        }
+        Assert.True(shifts.Count >= 15, $"only {shifts.Count} distinct shifts in 40 images");
+        Assert.Throws<ArgumentException>(() => new DataLoader(data, 4, false, 0, raw with { CropPadding = -1 }, workers: 0).Epoch(0).First());
+    }
+
+    [Fact]
     public void Random_erasing_fills_one_box_with_noise()
     {
         var (plain, _, _) = Batch(new AugmentOptions(), seed: 2);
