@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """PyTorch (Debian's 1.13) training-throughput benchmark for the Fashion-MNIST ViT of models/fmnist-vit-p4.
 
-Same model (28x28x1, patch 4, width 128, depth 6, 4 heads, MLP ratio 2, qkv bias, class token, 10 classes,
-LayerNorm eps 1e-6, timm module names) and same recipe as the VitSharp run in run.sh: batch 128, AdamW lr 1e-3
-wd 0.05, label smoothing 0.1, no mixup/cutmix, drop path 0.05 (linear over depth, as timm), grad clip 1.0,
-random horizontal flip + RandomResizedCrop(scale 0.7-1, ratio 3/4-4/3), done with torch ops on whole batches.
+Same model (read from --config, the shipped model.json: image size, patch, width, depth, heads, MLP ratio; qkv bias,
+class token, LayerNorm eps 1e-6, timm module names) and same recipe as the VitSharp run in run.sh: batch 128, AdamW
+lr 1e-3 wd 0.05, label smoothing 0.1, no mixup/cutmix, drop path --drop-path (linear over depth, as timm), grad clip
+1.0, random horizontal flip and either a padded random crop (--crop-padding, the shipped recipe) or
+RandomResizedCrop (--rrc-scale-min), done with torch ops on whole batches.
 
 It runs --warmup steps, then --steps timed steps, and prints one JSON line. Two rates are reported:
   * images_per_s: forward + loss + backward + clip + AdamW step (+ loss.item() and the accuracy count), i.e. the
@@ -147,8 +148,27 @@ def augment(x, scale=(0.7, 1.0), ratio=(3 / 4, 4 / 3)):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def shift(x, padding):
+    """torchvision RandomCrop(size, padding): zero-pad every side, crop back at a uniform offset per sample."""
+    B, _, H, W = x.shape
+    padded = F.pad(x, (padding,) * 4)
+    offsets = torch.randint(0, 2 * padding + 1, (B, 2))
+    return torch.stack([padded[i, :, t:t + H, l:l + W] for i, (t, l) in enumerate(offsets.tolist())])
+
+
+def flip(x):
+    mask = torch.rand(x.shape[0]) < 0.5
+    x = x.clone()
+    x[mask] = x[mask].flip(-1)
+    return x
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default=os.path.join(os.path.dirname(__file__), "../../models/fmnist-vit-p4/model.json"))
+    ap.add_argument("--crop-padding", type=int, default=2)
+    ap.add_argument("--rrc-scale-min", type=float, default=None, help="RandomResizedCrop + flip instead of crop padding + flip")
+    ap.add_argument("--drop-path", type=float, default=0.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--warmup", type=int, default=10)
@@ -165,7 +185,10 @@ def main():
     labels_t = torch.from_numpy(labels.astype(np.int64))
     mean, std = images.mean() / 255.0, images.std() / 255.0
 
-    model = ViT()
+    cfg = json.load(open(a.config))
+    img = cfg["img_size"][0] if isinstance(cfg["img_size"], list) else cfg["img_size"]
+    model = ViT(img=img, patch=cfg["patch_size"], in_chans=cfg["in_chans"], num_classes=cfg["num_classes"], dim=cfg["embed_dim"],
+                depth=cfg["depth"], heads=cfg["num_heads"], mlp_ratio=cfg["mlp_ratio"], drop_path=a.drop_path)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n)]
@@ -174,7 +197,7 @@ def main():
     def make_batch():
         idx = torch.from_numpy(rng.integers(0, images_t.shape[0], a.batch))
         x = images_t[idx].unsqueeze(1).float().div_(255.0)
-        x = augment(x)
+        x = augment(x, scale=(a.rrc_scale_min, 1.0)) if a.rrc_scale_min is not None else flip(shift(x, a.crop_padding))
         x = (x - mean) / std
         return x, labels_t[idx]
 
@@ -202,7 +225,7 @@ def main():
     total_s = time.perf_counter() - t0
     n = a.steps * a.batch
     print(json.dumps({
-        "framework": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "batch": a.batch,
+        "framework": "pytorch", "torch": torch.__version__, "model": {k: cfg[k] for k in ("embed_dim", "depth", "num_heads", "patch_size")}, "threads": torch.get_num_threads(), "batch": a.batch,
         "warmup_steps": a.warmup, "timed_steps": a.steps, "label": a.label,
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH", ""), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
         "images_per_s": round(n / step_s, 1), "images_per_s_with_data": round(n / total_s, 1),

@@ -7,6 +7,9 @@ namespace VitSharp.Training;
 public sealed class DatasetSubset(IImageDataset inner, int count) : IImageDataset
 {
     public int Count { get; } = Math.Clamp(count, 0, inner.Count);
+
+    /// <summary>The whole dataset this is the start of.</summary>
+    public IImageDataset Inner => inner;
     public IReadOnlyList<string> Labels => inner.Labels;
     public int Channels => inner.Channels;
     public (int Height, int Width) ImageSize => inner.ImageSize;

@@ -19,7 +19,7 @@ internal static class AttentionCommand
 {
     public static Command Create(TextWriter output)
     {
-        var weights = new Option<string>("--weights") { Description = "a checkpoint (any format 'vitsharp forward' reads)", Required = true };
+        var weights = ShippedModel.WeightsOption("a checkpoint (any format 'vitsharp forward' reads)");
         var image = new Argument<string>("IMAGE") { Description = "the image file (JPEG, PNG, WebP, BMP, GIF)" };
         var outDir = new Option<string>("--out") { Description = "output folder (created if missing): head-N.png, mean.png, image.png, attention.json", Required = true };
         var preset = new Option<string>("--preset") { Description = "preprocessing: native (aspect kept, the model's token budget), resize, dino, timm, torchvision", DefaultValueFactory = _ => "native" };
@@ -47,7 +47,7 @@ internal static class AttentionCommand
             var options = checkpoint.Read(r);
 
             using var scope = NewDisposeScope();
-            using var loaded = CheckpointLoader.Load(r.GetValue(weights)!, options);
+            using var loaded = CheckpointLoader.Load(ShippedModel.WeightsOrShipped(r.GetValue(weights)), options);
             foreach (string change in loaded.Adaptations) output.WriteLine($"note: {change}");
             var model = loaded.Model;
             var config = model.Config;

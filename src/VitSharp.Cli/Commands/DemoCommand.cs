@@ -1,69 +1,205 @@
 using System.CommandLine;
-using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using VitSharp.Checkpoints;
 using VitSharp.PosEmbed;
-using VitSharp.Registry;
+using VitSharp.Training;
+using VitSharp.Training.Data;
+using VitSharp.Visualization;
 using static TorchSharp.torch;
 
 namespace VitSharp.Cli.Commands;
 
 /// <summary>
-/// <c>vitsharp demo</c>: the README's main job. Builds a ViT trained for one size and runs it at several
-/// resolutions, square and not, printing the token grid, output shape, the first call (which resamples the table) and the median of three more, then shows how much the
-/// resampling families disagree on the same table.
+/// <c>vitsharp demo</c>: the README's main job. The Fashion-MNIST ViT that VitSharp trained (28x28, a 7x7 grid) classifies
+/// test images at its training size, at larger and non-square sizes with its position table resampled by each
+/// family's semantics, and, for contrast, with the seed tutorial's naive slicing (the first rows of the table); it
+/// prints the accuracy table and writes the position-embedding and attention pictures. Offline: the data is Debian's
+/// dataset-fashion-mnist, or the bundled 1000-image sample where that is not installed.
 /// </summary>
 internal static class DemoCommand
 {
+    private static readonly string[] DefaultSizes = ["28", "56", "28x56", "56x28", "20x28", "20"];
+    private const string DefaultStyles = "timm,dino,dinov2,hf,torchvision,naive";
+
     public static Command Create(TextWriter output)
     {
-        var arch = new Option<string>("--arch") { Description = "architecture to build", DefaultValueFactory = _ => "vit_small_patch16_224" };
-        var sizes = new Option<string[]>("--sizes") { Description = "input sizes HxW", DefaultValueFactory = _ => ["224x224", "320x480", "160x96"], AllowMultipleArgumentsPerToken = true };
-        var batch = new Option<int>("--batch") { Description = "batch size", DefaultValueFactory = _ => 2 };
-        var command = new Command("demo", "Run a ViT at several resolutions with resampled position embeddings.") { arch, sizes, batch };
+        var weights = new Option<string?>("--weights") { Description = $"a classifier checkpoint (default: the shipped {ShippedModel.Name}, trained by VitSharp on Fashion-MNIST)" };
+        var dataset = new Option<string>("--dataset") { Description = TrainingData.SpecHelp, DefaultValueFactory = _ => "fashion-mnist" };
+        var limit = new Option<int>("--limit") { Description = "test images to classify at every size and style", DefaultValueFactory = _ => 2000 };
+        var sizes = new Option<string[]>("--sizes") { Description = "image sizes HxW or N, multiples of the patch", DefaultValueFactory = _ => DefaultSizes, AllowMultipleArgumentsPerToken = true };
+        var styles = new Option<string>("--styles") { Description = "comma-separated position-embedding semantics (presets of 'vitsharp posembed resample', and naive)", DefaultValueFactory = _ => DefaultStyles };
+        var outDir = new Option<string>("--out") { Description = "folder for accuracy.csv and the pictures (created if missing)", DefaultValueFactory = _ => "demo-output" };
+        var pictures = new Option<bool>("--no-pictures") { Description = "print the table only" };
+
+        var command = new Command("demo", "Classify Fashion-MNIST at its training size and at other sizes with each position-embedding semantics; write the pictures.")
+        {
+            weights, dataset, limit, sizes, styles, outDir, pictures,
+        };
         command.SetAction(r =>
         {
             CliApp.RequireTorch();
-            manual_seed(0);
-            using var model = VitRegistry.Create(r.GetValue(arch)!);
-            model.eval();
-            var c = model.Config;
-            output.WriteLine($"{r.GetValue(arch)}: trained size {c.ImgSize}, patch {c.PatchSize}, grid {c.GridSize}, " +
-                $"{model.parameters().Sum(p => p.numel()):N0} parameters (random init), {get_num_threads()} threads, position embeddings: {model.PosEmbedResampling}");
-            output.WriteLine($"{"input",-10} {"grid",-7} {"tokens",6} {"output",-10} {"first ms",9} {"median ms",9}");
+            string weightsPath = r.GetValue(weights) ?? ShippedModel.RequireWeights();
+            var sizeList = r.GetValue(sizes)!.Select(GridSize.Parse).ToList();
+            var styleList = r.GetValue(styles)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(SweepStyle.Parse).ToList();
+            if (sizeList.Count == 0 || styleList.Count == 0) throw new ArgumentException("give at least one --sizes and one --styles entry");
+            string folder = r.GetValue(outDir)!;
+            Directory.CreateDirectory(folder);
 
-            int b = r.GetValue(batch);
-            using (no_grad())
-            {
-                foreach (var size in r.GetValue(sizes)!.Select(GridSize.Parse))
-                {
-                    using var scope = NewDisposeScope();
-                    var x = randn(b, c.InChans, size.Height, size.Width);
-                    var grid = model.PatchEmbed.GridFor(size);
-                    var watch = Stopwatch.StartNew();
-                    var y = model.call(x); // the first call at a new grid resamples and caches the table
-                    double first = watch.Elapsed.TotalMilliseconds;
-                    double next = Enumerable.Range(0, 3).Select(_ =>
-                    {
-                        watch.Restart();
-                        model.call(x).Dispose();
-                        return watch.Elapsed.TotalMilliseconds;
-                    }).Order().ElementAt(1);
-                    output.WriteLine($"{size,-10} {grid,-7} {grid.Count + model.NumPrefixTokens,6} {CliInputs.Shape(y),-10} {first,9:F1} {next,9:F1}");
-                }
-            }
+            using var loaded = CheckpointLoader.Load(weightsPath);
+            var model = loaded.Model;
+            var config = model.Config;
+            foreach (var size in sizeList.Where(s => s.Height % config.PatchSize != 0 || s.Width % config.PatchSize != 0))
+                throw new ArgumentException($"size {size} is not a multiple of the model's patch size {config.PatchSize}");
+            var (data, mean, std, note) = TrainingData.Open(r.GetValue(dataset)!, "test", (config.ImgSize.Height, config.ImgSize.Width), r.GetValue(limit));
+            if (data.Channels != config.InChans)
+                throw new ArgumentException($"the model takes {config.InChans}-channel images, the dataset has {data.Channels} channels");
 
-            // The same learned table, resampled to a non-square grid by each family: they do not agree.
-            var target = new GridSize(c.GridSize.Height + 6, c.GridSize.Width + 16);
-            using var table = model.PosEmbedParameter.detach();
-            using var reference = PosEmbedResampler.Resample(table, c.GridSize, target, model.NumPrefixTokens, PosEmbedResampling.Timm);
-            float scale = table.abs().max().item<float>();
-            output.WriteLine($"pos_embed {c.GridSize} -> {target}: max |difference| from timm's semantics, relative to max |pos_embed|");
-            foreach (var how in PosEmbedResampling.Presets.Where(p => p != PosEmbedResampling.Timm))
-            {
-                using var other = PosEmbedResampler.Resample(table, c.GridSize, target, model.NumPrefixTokens, how);
-                output.WriteLine($"  {how.Name,-12} {(other - reference).abs().max().item<float>() / scale,8:P2}");
-            }
+            output.WriteLine($"model: {Shorter(weightsPath)}{(r.GetValue(weights) is null ? $" (the shipped {ShippedModel.Name}, trained by VitSharp on Fashion-MNIST)" : "")}");
+            output.WriteLine($"  trained at {config.ImgSize} (patch {config.PatchSize}, {config.GridSize} grid + class token), width {config.EmbedDim}, depth {config.Depth}, " +
+                $"{model.parameters().Sum(p => p.numel()):N0} parameters, default semantics {model.PosEmbedResampling.Name}");
+            output.WriteLine($"data: {((data as DatasetSubset)?.Inner ?? data) switch { ImageDataset d => d.Source, _ => r.GetValue(dataset) }}, test split, {data.Count} images{(note is null ? "" : $" ({note})")}");
+            output.WriteLine();
+
+            var cells = Evaluate(model, data, mean, std, sizeList, styleList);
+            WriteTable(output, model, sizeList, styleList, cells);
+            WriteCsv(Path.Combine(folder, "accuracy.csv"), sizeList, styleList, cells);
+            output.WriteLine($"table -> {Path.GetFullPath(Path.Combine(folder, "accuracy.csv"))}");
+
+            if (!r.GetValue(pictures)) DrawPictures(output, weightsPath, model, data, folder);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>Top-1 accuracy of every size with every style; null where the naive slicing cannot run (more patches than table rows).</summary>
+    private static Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> Evaluate(
+        Models.VisionTransformer model, IImageDataset data, float[] mean, float[] std, List<GridSize> sizes, List<SweepStyle> styles)
+    {
+        var cells = new Dictionary<(int, int), (EvalResult?, string?)>();
+        var original = model.PosEmbedResampling;
+        using var naive = new NaivePosEmbedModels(model);
+        try
+        {
+            for (int s = 0; s < sizes.Count; s++)
+            {
+                var loader = new DataLoader(data, 250, shuffle: false, seed: 0,
+                    new AugmentOptions { OutputSize = (sizes[s].Height, sizes[s].Width), Mean = mean, Std = std }, workers: 1);
+                var grid = model.PatchEmbed.GridFor(sizes[s]);
+                for (int k = 0; k < styles.Count; k++)
+                {
+                    if (styles[k].Resampling is { } how)
+                    {
+                        model.PosEmbedResampling = how;
+                        cells[(s, k)] = (Evaluator.Evaluate(model, loader), null);
+                    }
+                    else
+                    {
+                        cells[(s, k)] = naive.Refusal(grid) is { } why ? (null, why) : (Evaluator.Evaluate(naive.For(grid), loader), null);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            model.PosEmbedResampling = original;
+        }
+        return cells;
+    }
+
+    private static void WriteTable(TextWriter output, Models.VisionTransformer model, List<GridSize> sizes, List<SweepStyle> styles,
+        Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> cells)
+    {
+        output.WriteLine("top-1 accuracy (%) on the test images; position table resampled to each grid by each family's semantics, or sliced (naive)");
+        var header = new StringBuilder($"{"size",-8} {"grid",-6} {"tokens",6}");
+        foreach (var style in styles) header.Append(CultureInfo.InvariantCulture, $" {style.Name,11}");
+        output.WriteLine(header);
+        var refusals = new SortedSet<string>(StringComparer.Ordinal);
+        for (int s = 0; s < sizes.Count; s++)
+        {
+            var grid = model.PatchEmbed.GridFor(sizes[s]);
+            string marker = grid == model.Config.GridSize ? " (trained)" : "";
+            var line = new StringBuilder($"{sizes[s],-8} {grid,-6} {grid.Count + model.NumPrefixTokens,6}");
+            for (int k = 0; k < styles.Count; k++)
+            {
+                var (result, notRun) = cells[(s, k)];
+                line.Append(CultureInfo.InvariantCulture, $" {(result is null ? "-" : $"{100 * result.Accuracy:F2}"),11}");
+                if (notRun is not null) refusals.Add($"{styles[k].Name} at {sizes[s]}: {notRun}");
+            }
+            output.WriteLine(line + marker);
+        }
+        foreach (var why in refusals) output.WriteLine($"  - {why} (the seed's slicing cannot grow the table)");
+        output.WriteLine();
+    }
+
+    private static void WriteCsv(string path, List<GridSize> sizes, List<SweepStyle> styles, Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> cells)
+    {
+        var csv = new StringBuilder("size,style,accuracy,count,images_per_s,not_run\n");
+        for (int s = 0; s < sizes.Count; s++)
+            for (int k = 0; k < styles.Count; k++)
+            {
+                var (result, notRun) = cells[(s, k)];
+                csv.Append(CultureInfo.InvariantCulture,
+                    $"{sizes[s]},{styles[k].Name},{result?.Accuracy.ToString("R", CultureInfo.InvariantCulture)},{result?.Count},{result?.ImagesPerSecond.ToString("F0", CultureInfo.InvariantCulture)},\"{notRun}\"\n");
+            }
+        OutputFile.WriteText(path, csv.ToString());
+    }
+
+    /// <summary>
+    /// The pictures, made by the same commands a user runs (printed as they run): the learned position-embedding
+    /// similarity on the trained grid and resampled to 2x and to a non-square grid, and the class token's attention on
+    /// four test images at 4x the trained size.
+    /// </summary>
+    private static void DrawPictures(TextWriter output, string weightsPath, Models.VisionTransformer model, IImageDataset data, string folder)
+    {
+        var grid = model.Config.GridSize;
+        var runs = new List<string[]>
+        {
+            new[] { "posembed", "show", "--weights", weightsPath, "--out", Path.Combine(folder, $"posembed-{grid}.png") },
+            new[] { "posembed", "show", "--weights", weightsPath, "--grid", $"{2 * grid.Height}x{2 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{2 * grid.Height}x{2 * grid.Width}.png") },
+            new[] { "posembed", "show", "--weights", weightsPath, "--grid", $"{grid.Height}x{3 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{grid.Height}x{3 * grid.Width}.png") },
+        };
+        string big = $"{4 * model.Config.ImgSize.Height}x{4 * model.Config.ImgSize.Width}";
+        foreach (int index in FirstOfEachClass(data, 4))
+        {
+            string image = Path.Combine(folder, "images", $"test-{index:D5}.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(image)!);
+            using (var scope = NewDisposeScope())
+            using (var picture = InputPicture.FromNormalized(data.Get(index).Image, [.. Enumerable.Repeat(0f, data.Channels)], [.. Enumerable.Repeat(1f, data.Channels)]))
+                OutputFile.WritePng(picture, image);
+            runs.Add(["attention", image, "--weights", weightsPath, "--preset", "resize", "--img-size", big, "--threshold", "0.6",
+                "--out", Path.Combine(folder, $"attention-{index:D5}")]);
+        }
+
+        output.WriteLine("pictures, made by these commands:");
+        foreach (var args in runs)
+        {
+            output.WriteLine($"  vitsharp {string.Join(' ', args.Select(Shorter).Select(Quote))}");
+            var quiet = new StringWriter();
+            var errors = new StringWriter();
+            if (CliApp.Run(args, quiet, errors) != 0) throw new InvalidOperationException($"'{args[0]}' failed: {errors.ToString().Trim()}");
+        }
+        output.WriteLine($"pictures -> {Path.GetFullPath(folder)}");
+    }
+
+    /// <summary>The indices of the first test image of the first <paramref name="count"/> classes met.</summary>
+    private static IEnumerable<int> FirstOfEachClass(IImageDataset data, int count)
+    {
+        var seen = new HashSet<int>();
+        for (int i = 0; i < data.Count && seen.Count < count; i++)
+        {
+            using var scope = NewDisposeScope();
+            if (seen.Add(data.Get(i).Label)) yield return i;
+        }
+    }
+
+    private static string Quote(string arg) => arg.Contains(' ') ? $"'{arg}'" : arg;
+
+    /// <summary>A path relative to the current folder when that is shorter, to keep the printed commands readable.</summary>
+    private static string Shorter(string arg)
+    {
+        if (!Path.IsPathRooted(arg) && !File.Exists(arg) && !Directory.Exists(Path.GetDirectoryName(arg) is { Length: > 0 } d ? d : "-")) return arg;
+        string relative = Path.GetRelativePath(Environment.CurrentDirectory, arg);
+        return relative.Length < arg.Length ? relative : arg;
     }
 }

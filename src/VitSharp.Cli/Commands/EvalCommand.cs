@@ -16,7 +16,7 @@ internal static class EvalCommand
 {
     public static Command Create(TextWriter output)
     {
-        var weights = new Option<string>("--weights") { Description = "a checkpoint (e.g. OUT/model.safetensors of 'vitsharp train')", Required = true };
+        var weights = ShippedModel.WeightsOption("a checkpoint (e.g. OUT/model.safetensors of 'vitsharp train')");
         var dataset = new Option<string>("--dataset") { Description = TrainingData.SpecHelp, Required = true };
         var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
         var size = new Option<string?>("--size") { Description = "evaluate at this image size HxW or N (default: the model's); any multiple of the patch" };
@@ -33,7 +33,7 @@ internal static class EvalCommand
             if (batchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {batchSize}");
             string splitName = r.GetValue(split)!;
             CliApp.RequireTorch();
-            using var loaded = CheckpointLoader.Load(r.GetValue(weights)!, new CheckpointLoadOptions
+            using var loaded = CheckpointLoader.Load(ShippedModel.WeightsOrShipped(r.GetValue(weights)), new CheckpointLoadOptions
             {
                 RuntimeResampling = r.GetValue(style) is { } s ? PosEmbedResampling.FromName(s) : null,
             });
@@ -61,7 +61,7 @@ internal static class EvalCommand
                     ["size"] = imageSize.ToString(),
                     ["style"] = model.PosEmbedResampling.Name,
                     ["split"] = splitName,
-                    ["weights"] = r.GetValue(weights),
+                    ["weights"] = ShippedModel.WeightsOrShipped(r.GetValue(weights)),
                 }.ToJsonString());
             }
             else

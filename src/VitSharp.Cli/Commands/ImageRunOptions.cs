@@ -14,7 +14,7 @@ internal sealed class ImageRunOptions
     /// <summary>Exit code when the run finished but at least one input file could not be used.</summary>
     public const int SomeFilesFailed = 3;
 
-    private readonly Option<string> weights = new("--weights") { Description = "a checkpoint (any format 'vitsharp inspect' reads) or a hub folder", Required = true };
+    private readonly Option<string?> weights = ShippedModel.WeightsOption("a checkpoint (any format 'vitsharp inspect' reads) or a hub folder");
     private readonly Argument<string[]> images = new("images") { Description = "image files, folders (searched recursively for image extensions) and @LIST files (one path per line)", Arity = ArgumentArity.OneOrMore };
     private readonly Option<string?> preset = new("--preset") { Description = $"image preprocessing: {string.Join(", ", ImagePreprocessing.PresetNames)} (default: the checkpoint family's own; timm for timm, DeiT, Hugging Face)" };
     private readonly Option<int?> maxTokens = new("--max-tokens") { Description = "patch budget of the native preset (default: the model's own grid)" };
@@ -33,7 +33,7 @@ internal sealed class ImageRunOptions
         checkpoint.AddTo(command);
     }
 
-    public string Weights(ParseResult r) => r.GetValue(weights)!;
+    public string Weights(ParseResult r) => ShippedModel.WeightsOrShipped(r.GetValue(weights));
 
     /// <summary>The image files the arguments name, in order; refuses an empty list before the model is loaded.</summary>
     public IReadOnlyList<string> Files(ParseResult r)

@@ -26,7 +26,7 @@ internal static class PosEmbedShowCommand
 
     private static Command Create(TextWriter output)
     {
-        var weights = new Option<string?>("--weights") { Description = "a checkpoint whose pos_embed to show" };
+        var weights = ShippedModel.WeightsOption("a checkpoint whose pos_embed to show");
         var input = new Option<string?>("--in") { Description = "instead of --weights: a safetensors file holding a bare table [1, prefix + h*w, D] (key: --key, default pos_embed)" };
         var from = new Option<string?>("--from") { Description = "with --in: the table's grid HxW (default: the square grid it implies)" };
         var prefix = new Option<int>("--prefix-tokens") { Description = "with --in: leading class/register rows that are not on the grid", DefaultValueFactory = _ => 1 };
@@ -47,7 +47,7 @@ internal static class PosEmbedShowCommand
         command.SetAction(r =>
         {
             CliApp.RequireTorch();
-            if ((r.GetValue(weights) is null) == (r.GetValue(input) is null)) throw new ArgumentException("give exactly one of --weights CHECKPOINT or --in TABLE.safetensors");
+            if (r.GetValue(weights) is not null && r.GetValue(input) is not null) throw new ArgumentException("give one of --weights CHECKPOINT or --in TABLE.safetensors, not both");
             if (r.GetValue(cell) is < 1) throw new ArgumentException($"--cell must be positive, got {r.GetValue(cell)}");
             string target = r.GetValue(outPath)!;
             CliInputs.RequireOutputFolder(target);
@@ -58,7 +58,7 @@ internal static class PosEmbedShowCommand
             using var scope = NewDisposeScope();
             var table = r.GetValue(input) is { } tablePath
                 ? BareTable(tablePath, r.GetValue<string?>("--key") ?? "pos_embed", r.GetValue(from), r.GetValue(prefix), requested, chosen ?? PosEmbedResampling.Timm)
-                : ModelTable(r.GetValue(weights)!, checkpoint.Read(r), requested, chosen, output);
+                : ModelTable(ShippedModel.WeightsOrShipped(r.GetValue(weights)), checkpoint.Read(r), requested, chosen, output);
 
             var similarity = CosineSimilarity(table.Patches);
             var scale = r.GetValue(range) == "fixed"

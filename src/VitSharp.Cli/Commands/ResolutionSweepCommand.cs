@@ -18,7 +18,7 @@ internal static class ResolutionSweepCommand
 
     public static Command Create(TextWriter output)
     {
-        var weights = new Option<string>("--weights") { Description = "a classifier checkpoint (any format 'vitsharp forward' reads)", Required = true };
+        var weights = ShippedModel.WeightsOption("a classifier checkpoint (any format 'vitsharp forward' reads)");
         var data = new Option<string>("--data") { Description = "a folder of images, searched recursively; one subfolder per class (named as the model's labels) gives accuracy", Required = true };
         var sizes = new Option<string[]>("--sizes") { Description = "input sizes, N or HxW, multiples of the patch (default: 0.5, 0.75, 1, 1.25, 1.5 times the native size)", AllowMultipleArgumentsPerToken = true };
         var styles = new Option<string>("--styles") { Description = $"comma-separated position-embedding semantics; 'naive' is the seed's pos_embed[:, :T] slicing (default: {DefaultStyles})", DefaultValueFactory = _ => DefaultStyles };
@@ -40,7 +40,7 @@ internal static class ResolutionSweepCommand
             if (chosenStyles.Count == 0) throw new ArgumentException("--styles names no semantics");
             string how = r.GetValue(preset)!;
 
-            using var loaded = CheckpointLoader.Load(r.GetValue(weights)!, checkpoint.Read(r));
+            using var loaded = CheckpointLoader.Load(ShippedModel.WeightsOrShipped(r.GetValue(weights)), checkpoint.Read(r));
             var model = loaded.Model;
             var config = model.Config;
             if (config.NumClasses == 0) throw new ArgumentException("the model has no classification head; a resolution sweep compares top-1 predictions");

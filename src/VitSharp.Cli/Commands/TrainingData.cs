@@ -6,7 +6,7 @@ namespace VitSharp.Cli.Commands;
 /// <summary>The <c>--dataset</c> specs of <c>train</c> and <c>eval</c>, and the normalisation each kind of data trains with.</summary>
 internal static class TrainingData
 {
-    public const string SpecHelp = "fashion-mnist (Debian's /usr/share/datasets/fashion-mnist, else the bundled sample), fashion-mnist:DIR, fashion-mnist:sample, or folder:DIR (DIR/SPLIT/CLASS/*.jpg)";
+    public const string SpecHelp = "fashion-mnist (Debian's /usr/share/datasets/fashion-mnist, else the bundled sample), fashion-mnist:DIR, fashion-mnist:sample, fashion-mnist:download (the official files, MD5-checked, cached in ~/.cache/vitsharp), or folder:DIR (DIR/SPLIT/CLASS/*.jpg)";
 
     /// <summary>
     /// One split of a dataset. Image folders are resized at load to <paramref name="size"/>; Fashion-MNIST stays 28x28

@@ -10,16 +10,17 @@ public static class FashionMnist
 {
     public const string DebianFolder = "/usr/share/datasets/fashion-mnist";
 
-    /// <summary>The spec prefix of <see cref="Open"/>; "fashion-mnist:sample" names the bundled sample.</summary>
+    /// <summary>The spec prefix of <see cref="Open"/>; "fashion-mnist:sample" names the bundled sample, "fashion-mnist:download" the official files.</summary>
     private const string Scheme = "fashion-mnist";
     private const string SampleName = "sample";
+    private const string DownloadName = "download";
 
     public static IReadOnlyList<string> ClassNames { get; } =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     /// <summary>
-    /// Where the official files can be downloaded (append e.g. <c>train-images-idx3-ubyte.gz</c>); the library never
-    /// downloads. Put the four files in one folder and pass it to <see cref="Load"/>.
+    /// Where the official files can be downloaded (append e.g. <c>train-images-idx3-ubyte.gz</c>). The spec
+    /// <c>fashion-mnist:download</c> fetches them (<see cref="FashionMnistDownload"/>); nothing else downloads.
     /// </summary>
     public static string DownloadUrl { get; } = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
 
@@ -41,7 +42,8 @@ public static class FashionMnist
     /// <summary>
     /// Opens a split from a spec: null or "fashion-mnist" = <see cref="DebianFolder"/> when it holds the files, else the
     /// bundled sample, with a <see cref="ImageDataset.Note"/> saying so; "fashion-mnist:sample" = the sample;
-    /// "fashion-mnist:DIR" or a plain folder path = <see cref="Load"/> of that folder.
+    /// "fashion-mnist:download" = the official files, downloaded once to <see cref="FashionMnistDownload.DefaultFolder"/>
+    /// and checked against their published MD5s; "fashion-mnist:DIR" or a plain folder path = <see cref="Load"/> of that folder.
     /// </summary>
     public static IImageDataset Open(string? spec, string split)
     {
@@ -55,7 +57,12 @@ public static class FashionMnist
                 $"{DownloadUrl} and pass their folder), so the bundled sample of the first 1000 {split} images is used.");
         }
         string folder = spec.StartsWith(Scheme + ":", StringComparison.Ordinal) ? spec[(Scheme.Length + 1)..] : spec;
-        return folder == SampleName ? LoadSample(split, note: null) : Load(folder, split);
+        return folder switch
+        {
+            SampleName => LoadSample(split, note: null),
+            DownloadName => Load(FashionMnistDownload.Ensure(FashionMnistDownload.DefaultFolder, log: Console.Error), split),
+            _ => Load(folder, split),
+        };
     }
 
     private static ImageDataset LoadSample(string split, string? note)

@@ -152,12 +152,49 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Demo_runs_a_model_at_several_resolutions()
+    public void Demo_classifies_the_sample_at_several_sizes_with_every_semantics_and_draws_the_pictures()
     {
-        var (code, stdout, err) = Run("demo", "--arch", "vit_tiny_patch16_224", "--sizes", "64x64", "48x80", "--batch", "1");
+        string folder = Out("demo");
+        var (code, stdout, err) = Run("demo", "--dataset", "fashion-mnist:sample", "--limit", "60", "--sizes", "28", "56x28", "20", "--out", folder);
         Assert.True(code == 0, err);
-        Assert.Contains("48x80", stdout);
-        Assert.Contains("3x5", stdout);
+        Assert.Contains("shipped", stdout, StringComparison.Ordinal);
+        Assert.Contains("bundled Fashion-MNIST sample", stdout);
+        Assert.Contains("naive at 56x28: 14x7 needs 99 table rows, the table has 50", stdout);
+
+        // One row per size and style; the naive slicing runs where the table has enough rows and equals every
+        // resampling at the trained size, where nothing is resampled.
+        var rows = File.ReadAllLines(Path.Combine(folder, "accuracy.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(3 * 6, rows.Count);
+        Assert.All(rows.Where(r => r[0] != "56x28" || r[1] != "naive"), r => Assert.InRange(double.Parse(r[2], System.Globalization.CultureInfo.InvariantCulture), 0.0, 1.0));
+        var trained = rows.Where(r => r[0] == "28x28").Select(r => r[2]).Distinct().ToList();
+        Assert.Single(trained);
+        Assert.True(double.Parse(trained[0], System.Globalization.CultureInfo.InvariantCulture) > 0.8, $"the shipped model got {trained[0]} on 60 sample images");
+        Assert.Equal("", rows.Single(r => r[0] == "56x28" && r[1] == "naive")[2]);
+
+        foreach (string picture in new[] { "posembed-7x7.png", "posembed-resampled-14x14.png", "posembed-resampled-7x21.png" })
+            Assert.True(new FileInfo(Path.Combine(folder, picture)).Length > 1000, picture);
+        Assert.Equal(4, Directory.GetDirectories(folder, "attention-*").Count(d => File.Exists(Path.Combine(d, "mean.png"))));
+    }
+
+    [Fact]
+    public void Examples_default_to_the_shipped_model()
+    {
+        // Test image 0 of Fashion-MNIST is an ankle boot; written as the PNG a user would have.
+        string image = Out("boot.png");
+        var sample = VitSharp.Training.Data.FashionMnist.Open("fashion-mnist:sample", "test");
+        using (var picture = VitSharp.Visualization.InputPicture.FromNormalized(sample.Get(0).Image, [0f], [1f]))
+            VitSharp.Visualization.OutputFile.WritePng(picture, image);
+        Assert.Equal(9, sample.Get(0).Label);
+
+        var (code, stdout, err) = Run("classify", image, "--preset", "resize", "--top-k", "1", "--json");
+        Assert.True(code == 0, err);
+        Assert.Contains("Ankle boot", stdout);
+
+        var (evalCode, json, evalErr) = Run("eval", "--dataset", "fashion-mnist:sample", "--limit", "200", "--json");
+        Assert.True(evalCode == 0, evalErr);
+        var o = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        Assert.EndsWith(Path.Combine("models", "fmnist-vit-p4", "model.safetensors"), (string)o["weights"]!);
+        Assert.True((double)o["accuracy"]! > 0.8, json);
     }
 
     [Fact]
