@@ -66,7 +66,9 @@ internal static class DemoCommand
             WriteCsv(Path.Combine(folder, "accuracy.csv"), sizeList, styleList, cells);
             output.WriteLine($"table -> {Path.GetFullPath(Path.Combine(folder, "accuracy.csv"))}");
 
-            if (!r.GetValue(pictures)) DrawPictures(output, weightsPath, model, data, folder);
+            // The picture commands default to the shipped model too, so they are printed without --weights then.
+            string[] weightsArgs = r.GetValue(weights) is null ? [] : ["--weights", weightsPath];
+            if (!r.GetValue(pictures)) DrawPictures(output, weightsArgs, model, data, folder);
             return 0;
         });
         return command;
@@ -150,15 +152,15 @@ internal static class DemoCommand
     /// similarity on the trained grid and resampled to 2x and to a non-square grid, and the class token's attention on
     /// four test images at 4x the trained size.
     /// </summary>
-    private static void DrawPictures(TextWriter output, string weightsPath, Models.VisionTransformer model, IImageDataset data, string folder)
+    private static void DrawPictures(TextWriter output, string[] weightsArgs, Models.VisionTransformer model, IImageDataset data, string folder)
     {
         var grid = model.Config.GridSize;
-        var runs = new List<string[]>
-        {
-            new[] { "posembed", "show", "--weights", weightsPath, "--out", Path.Combine(folder, $"posembed-{grid}.png") },
-            new[] { "posembed", "show", "--weights", weightsPath, "--grid", $"{2 * grid.Height}x{2 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{2 * grid.Height}x{2 * grid.Width}.png") },
-            new[] { "posembed", "show", "--weights", weightsPath, "--grid", $"{grid.Height}x{3 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{grid.Height}x{3 * grid.Width}.png") },
-        };
+        List<string[]> runs =
+        [
+            ["posembed", "show", .. weightsArgs, "--out", Path.Combine(folder, $"posembed-{grid}.png")],
+            ["posembed", "show", .. weightsArgs, "--grid", $"{2 * grid.Height}x{2 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{2 * grid.Height}x{2 * grid.Width}.png")],
+            ["posembed", "show", .. weightsArgs, "--grid", $"{grid.Height}x{3 * grid.Width}", "--out", Path.Combine(folder, $"posembed-resampled-{grid.Height}x{3 * grid.Width}.png")],
+        ];
         string big = $"{4 * model.Config.ImgSize.Height}x{4 * model.Config.ImgSize.Width}";
         foreach (int index in FirstOfEachClass(data, 4))
         {
@@ -167,7 +169,7 @@ internal static class DemoCommand
             using (var scope = NewDisposeScope())
             using (var picture = InputPicture.FromNormalized(data.Get(index).Image, [.. Enumerable.Repeat(0f, data.Channels)], [.. Enumerable.Repeat(1f, data.Channels)]))
                 OutputFile.WritePng(picture, image);
-            runs.Add(["attention", image, "--weights", weightsPath, "--preset", "resize", "--img-size", big, "--threshold", "0.6",
+            runs.Add(["attention", image, .. weightsArgs, "--preset", "resize", "--img-size", big, "--threshold", "0.6",
                 "--out", Path.Combine(folder, $"attention-{index:D5}")]);
         }
 
