@@ -197,10 +197,10 @@ internal static class DemoCommand
 
     private static string Quote(string arg) => arg.Contains(' ') ? $"'{arg}'" : arg;
 
-    /// <summary>A path relative to the current folder when that is shorter, to keep the printed commands readable.</summary>
+    /// <summary>An absolute path as relative to the current folder when that is shorter, to keep the printed commands readable.</summary>
     private static string Shorter(string arg)
     {
-        if (!Path.IsPathRooted(arg) && !File.Exists(arg) && !Directory.Exists(Path.GetDirectoryName(arg) is { Length: > 0 } d ? d : "-")) return arg;
+        if (!Path.IsPathRooted(arg)) return arg;
         string relative = Path.GetRelativePath(Environment.CurrentDirectory, arg);
         return relative.Length < arg.Length ? relative : arg;
     }

@@ -33,7 +33,8 @@ internal static class EvalCommand
             if (batchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {batchSize}");
             string splitName = r.GetValue(split)!;
             CliApp.RequireTorch();
-            using var loaded = CheckpointLoader.Load(ShippedModel.WeightsOrShipped(r.GetValue(weights)), new CheckpointLoadOptions
+            string weightsPath = ShippedModel.WeightsOrShipped(r.GetValue(weights));
+            using var loaded = CheckpointLoader.Load(weightsPath, new CheckpointLoadOptions
             {
                 RuntimeResampling = r.GetValue(style) is { } s ? PosEmbedResampling.FromName(s) : null,
             });
@@ -61,7 +62,7 @@ internal static class EvalCommand
                     ["size"] = imageSize.ToString(),
                     ["style"] = model.PosEmbedResampling.Name,
                     ["split"] = splitName,
-                    ["weights"] = ShippedModel.WeightsOrShipped(r.GetValue(weights)),
+                    ["weights"] = weightsPath,
                 }.ToJsonString());
             }
             else
