@@ -19,6 +19,9 @@ namespace VitSharp.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>One size and style of the table: its evaluation, or why the naive slicing could not run there.</summary>
+    private sealed record DemoCell(EvalResult? Result, string? NotRun);
+
     private static readonly string[] DefaultSizes = ["28", "56", "28x56", "56x28", "20x28", "20"];
     private const string DefaultStyles = "timm,dino,dinov2,hf,torchvision,naive";
 
@@ -75,10 +78,10 @@ internal static class DemoCommand
     }
 
     /// <summary>Top-1 accuracy of every size with every style; null where the naive slicing cannot run (more patches than table rows).</summary>
-    private static Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> Evaluate(
+    private static Dictionary<(int Size, int Style), DemoCell> Evaluate(
         Models.VisionTransformer model, IImageDataset data, float[] mean, float[] std, List<GridSize> sizes, List<SweepStyle> styles)
     {
-        var cells = new Dictionary<(int, int), (EvalResult?, string?)>();
+        var cells = new Dictionary<(int Size, int Style), DemoCell>();
         var original = model.PosEmbedResampling;
         using var naive = new NaivePosEmbedModels(model);
         try
@@ -93,11 +96,11 @@ internal static class DemoCommand
                     if (styles[k].Resampling is { } how)
                     {
                         model.PosEmbedResampling = how;
-                        cells[(s, k)] = (Evaluator.Evaluate(model, loader), null);
+                        cells[(s, k)] = new(Evaluator.Evaluate(model, loader), null);
                     }
                     else
                     {
-                        cells[(s, k)] = naive.Refusal(grid) is { } why ? (null, why) : (Evaluator.Evaluate(naive.For(grid), loader), null);
+                        cells[(s, k)] = naive.Refusal(grid) is { } why ? new(null, why) : new(Evaluator.Evaluate(naive.For(grid), loader), null);
                     }
                 }
             }
@@ -110,7 +113,7 @@ internal static class DemoCommand
     }
 
     private static void WriteTable(TextWriter output, Models.VisionTransformer model, List<GridSize> sizes, List<SweepStyle> styles,
-        Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> cells)
+        Dictionary<(int Size, int Style), DemoCell> cells)
     {
         output.WriteLine("top-1 accuracy (%) on the test images; position table resampled to each grid by each family's semantics, or sliced (naive)");
         var header = new StringBuilder($"{"size",-8} {"grid",-6} {"tokens",6}");
@@ -134,7 +137,7 @@ internal static class DemoCommand
         output.WriteLine();
     }
 
-    private static void WriteCsv(string path, List<GridSize> sizes, List<SweepStyle> styles, Dictionary<(int Size, int Style), (EvalResult? Result, string? NotRun)> cells)
+    private static void WriteCsv(string path, List<GridSize> sizes, List<SweepStyle> styles, Dictionary<(int Size, int Style), DemoCell> cells)
     {
         var csv = new StringBuilder("size,style,accuracy,count,images_per_s,not_run\n");
         for (int s = 0; s < sizes.Count; s++)
