@@ -38,12 +38,23 @@ public static partial class ArchitectureInference
             if (!ok) throw new CheckpointException($"the tensors disagree with each other: {problem}");
         }
 
-        long[] proj = Shape("patch_embed.proj.weight");
-        Require(proj.Length == 4, $"patch_embed.proj.weight is [{Join(proj)}], not a conv kernel [dim, channels, patch, patch]");
-        Require(proj[2] == proj[3], $"the patch kernel is {proj[2]}x{proj[3]}; non-square patches are not supported");
-        int dim = checked((int)proj[0]);
-        int patch = checked((int)proj[2]);
-        int inChans = checked((int)proj[1]);
+        var stem = shapes.ContainsKey(ConvStemFirstKey) ? StemOf(shapes, hints) : null;
+        int dim, patch, inChans;
+        if (stem is null)
+        {
+            long[] proj = Shape("patch_embed.proj.weight");
+            Require(proj.Length == 4, $"patch_embed.proj.weight is [{Join(proj)}], not a conv kernel [dim, channels, patch, patch]");
+            Require(proj[2] == proj[3], $"the patch kernel is {proj[2]}x{proj[3]}; non-square patches are not supported");
+            dim = checked((int)proj[0]);
+            patch = checked((int)proj[2]);
+            inChans = checked((int)proj[1]);
+        }
+        else
+        {
+            dim = checked((int)Shape(stem.Proj ? "patch_embed.proj.weight" : $"patch_embed.backbone.{stem.Depth - 1}.conv.weight")[0]);
+            patch = stem.TotalStride;
+            inChans = checked((int)Shape(ConvStemFirstKey)[1]);
+        }
 
         int depth = shapes.Keys.Select(k => BlockIndex().Match(k)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 1).DefaultIfEmpty(0).Max();
         Require(depth > 0, "there are no transformer blocks (blocks.N.*)");
@@ -91,7 +102,8 @@ public static partial class ArchitectureInference
             // Null when timm's rule (fc_norm exactly for average pooling) already gives it, as in a written config.
             FcNorm = fcNorm == (pool == GlobalPool.Avg) ? null : fcNorm,
             InitValues = shapes.ContainsKey("blocks.0.ls1.gamma") ? baseConfig.InitValues ?? 1e-5 : null,
-            PatchEmbed = PatchEmbedKind.Conv,
+            PatchEmbed = stem is null ? PatchEmbedKind.Conv : PatchEmbedKind.ConvStem,
+            ConvStem = stem,
             // A fixed sin-cos table is stored like a learned one; only a config can say to recompute it per grid.
             PosEmbed = hints.Config?.PosEmbed ?? PosEmbedKind.Learned,
             // A config file that names a semantics (VitSharp's export, a registered timm architecture) knows better than a family default.
@@ -105,6 +117,35 @@ public static partial class ArchitectureInference
         {
             throw new CheckpointException($"the inferred architecture is not valid: {e.Message}");
         }
+    }
+
+    private const string ConvStemFirstKey = "patch_embed.backbone.0.conv.weight";
+
+    /// <summary>
+    /// The convolutional stem of a hybrid (timm <c>HybridEmbed</c> + <c>ConvStem</c>), from its config checked against
+    /// the tensors. Strides and padding are in no tensor, so a hybrid loads only with its config (VitSharp writes it
+    /// into the file's metadata and beside the file).
+    /// </summary>
+    private static ConvStemSpec StemOf(Dictionary<string, long[]> shapes, ArchitectureHints hints)
+    {
+        var stem = hints.Config?.ConvStem ?? throw new CheckpointException(
+            "the checkpoint's patch embedding is a convolutional stem (patch_embed.backbone.*), whose strides and padding no tensor stores; " +
+            "give its config (conv_stem in a JSON config beside the file or with --config)");
+        int layers = shapes.Keys.Count(k => k.StartsWith("patch_embed.backbone.", StringComparison.Ordinal) && k.EndsWith(".conv.weight", StringComparison.Ordinal));
+        if (layers != stem.Depth)
+            throw new CheckpointException($"the checkpoint's convolutional stem has {layers} layers, its config {stem.Depth}");
+        long inChannels = shapes[ConvStemFirstKey][1];
+        for (int i = 0; i < stem.Depth; i++)
+        {
+            long[] expected = [stem.Channels[i], inChannels, stem.KernelSizes[i], stem.KernelSizes[i]];
+            long[] actual = shapes.GetValueOrDefault($"patch_embed.backbone.{i}.conv.weight") ?? [];
+            if (!actual.SequenceEqual(expected))
+                throw new CheckpointException($"patch_embed.backbone.{i}.conv.weight is [{Join(actual)}], but the config's stem needs [{Join(expected)}]");
+            inChannels = stem.Channels[i];
+        }
+        if (stem.Proj != shapes.ContainsKey("patch_embed.proj.weight"))
+            throw new CheckpointException(stem.Proj ? "the config's stem has a projection, but the checkpoint has no patch_embed.proj.weight" : "the checkpoint has a patch_embed.proj.weight, but the config's stem has no projection");
+        return stem;
     }
 
     /// <summary>

@@ -47,9 +47,12 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         PosEmbedResampling = config.PosEmbedResampling;
         int dim = config.EmbedDim;
 
-        patch_embed = config.PatchEmbed == PatchEmbedKind.Conv
-            ? new PatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad)
-            : new LinearPatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad);
+        patch_embed = config.PatchEmbed switch
+        {
+            PatchEmbedKind.Conv => new PatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad),
+            PatchEmbedKind.Linear => new LinearPatchEmbed(config.InChans, config.PatchSize, dim, config.DynamicImgPad),
+            _ => new HybridEmbed(config.InChans, config.ConvStem!, dim, config.DynamicImgPad),
+        };
         cls_token = config.ClassToken ? nn.Parameter(zeros(1, 1, dim)) : null;
         reg_token = config.RegTokens > 0 ? nn.Parameter(zeros(1, config.RegTokens, dim)) : null;
         pos_embed = config.PosEmbed == PosEmbedKind.SinCos

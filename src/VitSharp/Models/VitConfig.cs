@@ -12,7 +12,7 @@ public enum GlobalPool
     Avg,
 }
 
-/// <summary>Which of the seed's two patch embeddings to build.</summary>
+/// <summary>Which patch embedding to build: the seed's two, or a hybrid's convolutional stem.</summary>
 public enum PatchEmbedKind
 {
     /// <summary>Conv2d with kernel = stride = patch (timm, DINO, the seed's <c>PatchEmbed</c>).</summary>
@@ -20,6 +20,9 @@ public enum PatchEmbedKind
 
     /// <summary>The seed's <c>patch_and_flatten</c> + Linear.</summary>
     Linear,
+
+    /// <summary>A hybrid's convolutional stem (timm <c>HybridEmbed</c> + <c>ConvStem</c>), described by <see cref="VitConfig.ConvStem"/>.</summary>
+    ConvStem,
 }
 
 /// <summary>The kind of absolute position embedding.</summary>
@@ -72,6 +75,9 @@ public sealed record VitConfig
     /// <summary>Stochastic depth rate of the last block; block i gets <c>i/(depth-1)</c> of it (linear schedule).</summary>
     public double DropPathRate { get; init; }
     public PatchEmbedKind PatchEmbed { get; init; } = PatchEmbedKind.Conv;
+
+    /// <summary>The convolutional stem when <see cref="PatchEmbed"/> is <see cref="PatchEmbedKind.ConvStem"/>; <see cref="PatchSize"/> is then its total stride.</summary>
+    public ConvStemSpec? ConvStem { get; init; }
     public PosEmbedKind PosEmbed { get; init; } = PosEmbedKind.Learned;
 
     /// <summary>How the learned position embedding is resampled for inputs of another size.</summary>
@@ -108,6 +114,12 @@ public sealed record VitConfig
         Require(LayerNormEps > 0, $"layer_norm_eps must be positive, got {LayerNormEps}");
         Require(RegTokens >= 0, $"reg_tokens must be >= 0, got {RegTokens}");
         Require(GlobalPool != GlobalPool.Token || ClassToken, "global_pool 'token' needs a class token");
+        if (PatchEmbed == PatchEmbedKind.ConvStem)
+        {
+            Require(ConvStem is not null, "patch_embed 'conv_stem' needs a conv_stem description");
+            ConvStem!.Validate(EmbedDim);
+            Require(ConvStem.TotalStride == PatchSize, $"the convolutional stem's strides multiply to {ConvStem.TotalStride}, but patch_size (pixels per token) is {PatchSize}");
+        }
         Require(PosEmbed != PosEmbedKind.SinCos || EmbedDim % 4 == 0, $"sin-cos position embeddings need embed_dim divisible by 4, got {EmbedDim}");
         foreach (var (name, rate) in new[] { ("drop_rate", DropRate), ("pos_drop_rate", PosDropRate), ("attn_drop_rate", AttnDropRate), ("drop_path_rate", DropPathRate) })
             Require(rate is >= 0 and < 1, $"{name} must be in [0, 1), got {rate}");

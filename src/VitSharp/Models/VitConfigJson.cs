@@ -57,6 +57,7 @@ public static class VitConfigJson
                 "dynamic_img_pad" => c with { DynamicImgPad = node.GetValue<bool>() },
                 "pos_embed" => c with { PosEmbed = ReadPosEmbedKind(node.GetValue<string>()) },
                 "patch_embed" => c with { PatchEmbed = ReadPatchEmbedKind(node.GetValue<string>()) },
+                "conv_stem" => c with { ConvStem = ReadConvStem(node) },
                 "posembed_style" => c with { PosEmbedResampling = PosEmbedResampling.FromName(node.GetValue<string>()) },
                 _ => c,
             };
@@ -86,9 +87,21 @@ public static class VitConfigJson
             ["init_values"] = c.InitValues,
             ["dynamic_img_pad"] = c.DynamicImgPad,
             ["pos_embed"] = c.PosEmbed == PosEmbedKind.Learned ? "learn" : "sincos",
-            ["patch_embed"] = c.PatchEmbed == PatchEmbedKind.Conv ? "conv" : "linear",
+            ["patch_embed"] = c.PatchEmbed switch { PatchEmbedKind.Conv => "conv", PatchEmbedKind.Linear => "linear", _ => "conv_stem" },
             ["posembed_style"] = c.PosEmbedResampling.Name,
         };
+        if (c.ConvStem is { } stem)
+        {
+            o["conv_stem"] = new JsonObject
+            {
+                ["channels"] = new JsonArray([.. stem.Channels.Select(v => (JsonNode)v)]),
+                ["strides"] = new JsonArray([.. stem.Strides.Select(v => (JsonNode)v)]),
+                ["kernel_sizes"] = new JsonArray([.. stem.KernelSizes.Select(v => (JsonNode)v)]),
+                ["padding"] = stem.Padding,
+                ["act"] = stem.Activation == StemActivation.Relu ? "relu" : "gelu",
+                ["proj"] = stem.Proj,
+            };
+        }
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -121,6 +134,28 @@ public static class VitConfigJson
     {
         "conv" => PatchEmbedKind.Conv,
         "linear" => PatchEmbedKind.Linear,
-        _ => throw new FormatException($"patch_embed '{value}' is not supported; expected 'conv' or 'linear'"),
+        "conv_stem" => PatchEmbedKind.ConvStem,
+        _ => throw new FormatException($"patch_embed '{value}' is not supported; expected 'conv', 'linear' or 'conv_stem'"),
     };
+
+    /// <summary><c>{"channels": [..], "strides": [..], "kernel_sizes": [..], "padding": N|null, "act": "relu"|"gelu", "proj": bool}</c>; kernel sizes default to 3.</summary>
+    private static ConvStemSpec ReadConvStem(JsonNode node)
+    {
+        var o = node as JsonObject ?? throw new FormatException("'conv_stem' must be an object with 'channels' and 'strides'");
+        static int[] Ints(JsonNode? n, string key) => n is JsonArray a
+            ? [.. a.Select(v => v?.GetValue<int>() ?? throw new FormatException($"conv_stem '{key}' holds a null"))]
+            : throw new FormatException($"conv_stem '{key}' must be an array of integers");
+        return new ConvStemSpec(
+            Ints(o["channels"], "channels"),
+            Ints(o["strides"], "strides"),
+            o["kernel_sizes"] is { } k ? Ints(k, "kernel_sizes") : null,
+            o["padding"]?.GetValue<int>(),
+            o["act"]?.GetValue<string>() switch
+            {
+                null or "relu" => StemActivation.Relu,
+                "gelu" => StemActivation.Gelu,
+                var other => throw new FormatException($"conv_stem act '{other}' is not supported; expected 'relu' or 'gelu'"),
+            },
+            o["proj"]?.GetValue<bool>() ?? false);
+    }
 }

@@ -21,7 +21,7 @@ public static class FamilyDetector
             return CheckpointFamily.TorchVision;
         if (names.Contains("mask_token") || names.Contains("register_tokens"))
             return CheckpointFamily.DinoV2;
-        if (!names.Contains("patch_embed.proj.weight"))
+        if (!names.Contains("patch_embed.proj.weight") && !names.Contains("patch_embed.backbone.0.conv.weight"))
             throw new CheckpointException($"the tensor names match no supported ViT family (timm, DeiT, DINO, DINOv2, torchvision, Hugging Face); first keys: {string.Join(", ", names.Take(6))}");
 
         if (selection.Wrapper is "teacher" or "student" || selection.StrippedPrefixes.Contains("backbone."))
