@@ -30,6 +30,7 @@ public static class CliApp
             PreprocessCommand.Create(output),
             TrainCommand.Create(output),
             EvalCommand.Create(output),
+            BenchCommand.Create(output),
         };
 
         // No response-file expansion: classify and embed read @LIST themselves, one whole path per line (spaces kept).

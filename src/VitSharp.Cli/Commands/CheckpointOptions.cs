@@ -32,6 +32,9 @@ internal sealed class CheckpointOptions
             command.Options.Add(option);
     }
 
+    /// <summary>The registered architecture named by <c>--arch</c>, if any.</summary>
+    public string? ArchName(ParseResult r) => r.GetValue(arch);
+
     /// <summary>The options for the loader from a parsed command line.</summary>
     public CheckpointLoadOptions Read(ParseResult r)
     {

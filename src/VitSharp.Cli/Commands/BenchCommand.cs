@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using VitSharp.Benchmarking;
+using VitSharp.Checkpoints;
+using VitSharp.Models;
+using VitSharp.PosEmbed;
+using VitSharp.Registry;
+using static TorchSharp.torch;
+
+namespace VitSharp.Cli.Commands;
+
+/// <summary>
+/// <c>vitsharp bench</c>: inference throughput (images/s), latency (p50/p95) and achieved GFLOP/s of a registered
+/// architecture (random weights: speed does not depend on the values) or of a checkpoint, for every combination of
+/// the sizes, batch sizes and precisions asked for.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var weights = new Option<string?>("--weights") { Description = "a checkpoint to time (default: random weights of --arch)" };
+        var sizes = new Option<string[]>("--size") { Description = "input sizes, N or HxW (default: the model's own)", AllowMultipleArgumentsPerToken = true };
+        var batches = new Option<int[]>("--batch") { Description = "batch sizes", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [1, 8] };
+        var dtypes = new Option<string[]>("--dtype") { Description = "fp32 and/or bf16 (bf16: weights converted once; fast on CPUs with AMX or AVX-512-BF16)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["fp32"] };
+        var threads = new Option<int?>("--threads") { Description = "intra-op threads (default: libtorch's, one per core)" };
+        var warmup = new Option<int>("--warmup") { Description = "untimed passes before timing", DefaultValueFactory = _ => 3 };
+        var iterations = new Option<int>("--iterations") { Description = "timed passes at least", DefaultValueFactory = _ => 10 };
+        var seconds = new Option<double>("--seconds") { Description = "time each configuration for at least this long", DefaultValueFactory = _ => 3 };
+        var device = new Option<string>("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "one JSON object per configuration instead of the table" };
+        var checkpoint = new CheckpointOptions();
+
+        var command = new Command("bench", "Inference throughput, latency and GFLOP/s of an architecture or checkpoint at given sizes, batches and precisions.")
+        {
+            weights, sizes, batches, dtypes, threads, warmup, iterations, seconds, device, json,
+        };
+        checkpoint.AddTo(command);
+        command.SetAction(r =>
+        {
+            var dtypeList = r.GetValue(dtypes)!.Select(ParseDType).Distinct().ToList();
+            var batchList = r.GetValue(batches)!.Distinct().ToList();
+            if (batchList.Count == 0 || batchList.Any(b => b < 1)) throw new ArgumentException("--batch needs positive batch sizes");
+            if (r.GetValue(warmup) < 0 || r.GetValue(iterations) < 1 || r.GetValue(seconds) < 0)
+                throw new ArgumentException("--warmup must be >= 0, --iterations >= 1 and --seconds >= 0");
+            string? weightsPath = r.GetValue(weights);
+            string? archName = checkpoint.ArchName(r);
+            if (weightsPath is null && archName is null) throw new ArgumentException("give --arch NAME (random weights) or --weights CHECKPOINT");
+
+            CliApp.RequireTorch();
+            if (r.GetValue(threads) is { } n)
+            {
+                if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
+                set_num_threads(n);
+            }
+            var dev = new Device(r.GetValue(device)!);
+            var (model, label, loaded) = Build(r, checkpoint, weightsPath, archName, dev);
+            using var _ = loaded;
+            using var __ = loaded is null ? model : null;
+
+            var sizeList = r.GetValue(sizes) is { Length: > 0 } given ? given.Select(GridSize.Parse).Distinct().ToList() : [model.Config.ImgSize];
+            foreach (var size in sizeList) model.PatchEmbed.GridFor(size); // refuse a bad size before timing anything
+
+            if (!r.GetValue(json)) WriteHeader(output, label, dev);
+            foreach (var dtype in dtypeList)
+            {
+                if (model.PosEmbedParameter.dtype != dtype) model.to(dtype);
+                foreach (var size in sizeList)
+                    foreach (int batch in batchList)
+                    {
+                        var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds)), dev);
+                        output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath) : Row(result));
+                    }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static (VisionTransformer Model, string Label, LoadedCheckpoint? Loaded) Build(ParseResult r, CheckpointOptions checkpoint, string? weightsPath, string? archName, Device device)
+    {
+        if (weightsPath is null)
+        {
+            var model = VitRegistry.Create(archName!);
+            model.to(device);
+            return (model, archName!, null);
+        }
+        CliInputs.RequireFile(weightsPath, "checkpoint");
+        var loaded = CheckpointLoader.Load(weightsPath, checkpoint.Read(r) with { Device = device });
+        return (loaded.Model, archName ?? Path.GetFileName(weightsPath), loaded);
+    }
+
+    private static ScalarType ParseDType(string text) => text.ToLowerInvariant() switch
+    {
+        "fp32" or "float32" => ScalarType.Float32,
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        _ => throw new ArgumentException($"--dtype '{text}' is not supported; expected fp32 or bf16"),
+    };
+
+    private static string DTypeName(ScalarType t) => t == ScalarType.BFloat16 ? "bf16" : "fp32";
+
+    private static void WriteHeader(TextWriter output, string label, Device device)
+    {
+        output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
+        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+    }
+
+    private static string Row(InferenceBenchmarkResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+
+    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath) => new JsonObject
+    {
+        ["arch"] = label,
+        ["weights"] = weightsPath,
+        ["size"] = r.Case.Size.ToString(),
+        ["batch"] = r.Case.Batch,
+        ["dtype"] = DTypeName(r.Case.DType),
+        ["threads"] = get_num_threads(),
+        ["device"] = device.ToString(),
+        ["images_per_s"] = Math.Round(r.ImagesPerSecond, 3),
+        ["p50_ms"] = Math.Round(r.P50Ms, 3),
+        ["p95_ms"] = Math.Round(r.P95Ms, 3),
+        ["gflops"] = Math.Round(r.Gflops, 2),
+        ["gflop_per_image"] = Math.Round(r.FlopsPerImage / 1e9, 4),
+        ["iterations"] = r.Iterations,
+    }.ToJsonString();
+}
