@@ -59,6 +59,34 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
+class ConvNormAct(nn.Module):
+    """timm ConvNormAct as used by ConvStem: conv (no bias) + BatchNorm (key bn) + ReLU, or a bare conv with a bias last."""
+
+    def __init__(self, cin, cout, k, s, last):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, padding=((s - 1) + (k - 1)) // 2, bias=last)
+        self.bn = nn.Sequential() if last else nn.BatchNorm2d(cout)
+        self.last = last
+
+    def forward(self, x):
+        x = self.bn(self.conv(x))
+        return x if self.last else F.relu(x)
+
+
+class HybridEmbed(nn.Module):
+    """timm HybridEmbed(ConvStem(...), proj=False): the config's convolutional stem; its cells are the tokens."""
+
+    def __init__(self, stem, in_chans):
+        super().__init__()
+        assert not stem.get("proj"), "a stem with a 1x1 projection is not written here"
+        chans = [in_chans, *stem["channels"]]
+        self.backbone = nn.Sequential(*[ConvNormAct(chans[i], chans[i + 1], stem.get("kernel_sizes", [3] * len(stem["strides"]))[i], s,
+                                                    i == len(stem["strides"]) - 1) for i, s in enumerate(stem["strides"])])
+
+    def forward(self, x):
+        return self.backbone(x).flatten(2).transpose(1, 2)
+
+
 class Attention(nn.Module):
     def __init__(self, dim, heads, qkv_bias=True):
         super().__init__()
@@ -104,10 +132,10 @@ class Block(nn.Module):
 
 class ViT(nn.Module):
     def __init__(self, img=28, patch=4, in_chans=1, num_classes=10, dim=128, depth=6, heads=4, mlp_ratio=2.0,
-                 drop_path=0.05, eps=1e-6):
+                 drop_path=0.05, eps=1e-6, conv_stem=None):
         super().__init__()
         n = (img // patch) ** 2
-        self.patch_embed = PatchEmbed(patch, in_chans, dim)
+        self.patch_embed = HybridEmbed(conv_stem, in_chans) if conv_stem else PatchEmbed(patch, in_chans, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.pos_embed = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
         dpr = torch.linspace(0, drop_path, depth).tolist()
@@ -188,7 +216,8 @@ def main():
     cfg = json.load(open(a.config))
     img = cfg["img_size"][0] if isinstance(cfg["img_size"], list) else cfg["img_size"]
     model = ViT(img=img, patch=cfg["patch_size"], in_chans=cfg["in_chans"], num_classes=cfg["num_classes"], dim=cfg["embed_dim"],
-                depth=cfg["depth"], heads=cfg["num_heads"], mlp_ratio=cfg["mlp_ratio"], drop_path=a.drop_path)
+                depth=cfg["depth"], heads=cfg["num_heads"], mlp_ratio=cfg["mlp_ratio"], drop_path=a.drop_path,
+                conv_stem=cfg.get("conv_stem") if cfg.get("patch_embed") == "conv_stem" else None)
     model.train()
     decay = [p for n, p in model.named_parameters() if p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim > 1 and "pos_embed" not in n and "cls_token" not in n)]
@@ -225,7 +254,7 @@ def main():
     total_s = time.perf_counter() - t0
     n = a.steps * a.batch
     print(json.dumps({
-        "framework": "pytorch", "torch": torch.__version__, "model": {k: cfg[k] for k in ("embed_dim", "depth", "num_heads", "patch_size")}, "threads": torch.get_num_threads(), "batch": a.batch,
+        "framework": "pytorch", "torch": torch.__version__, "model": {k: cfg.get(k) for k in ("embed_dim", "depth", "num_heads", "patch_size", "patch_embed")}, "threads": torch.get_num_threads(), "batch": a.batch,
         "warmup_steps": a.warmup, "timed_steps": a.steps, "label": a.label,
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH", ""), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
         "images_per_s": round(n / step_s, 1), "images_per_s_with_data": round(n / total_s, 1),

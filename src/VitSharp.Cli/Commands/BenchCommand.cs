@@ -30,11 +30,12 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "time each configuration for at least this long", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "one JSON object per configuration instead of the table" };
+        var profile = new Option<bool>("--profile") { Description = "also show where the time of one forward pass goes, layer kind by layer kind" };
         var checkpoint = new CheckpointOptions();
 
         var command = new Command("bench", "Inference throughput, latency and GFLOP/s of an architecture or checkpoint at given sizes, batches and precisions.")
         {
-            weights, sizes, batches, dtypes, threads, warmup, iterations, seconds, device, json,
+            weights, sizes, batches, dtypes, threads, warmup, iterations, seconds, device, json, profile,
         };
         checkpoint.AddTo(command);
         command.SetAction(r =>
@@ -71,6 +72,7 @@ internal static class BenchCommand
                     {
                         var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds)), dev);
                         output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath) : Row(result));
+                        if (r.GetValue(profile)) WriteProfile(output, ForwardProfile.Measure(model, size, batch, dtype, passes: Math.Max(3, result.Iterations)));
                     }
             }
             return 0;
@@ -104,6 +106,13 @@ internal static class BenchCommand
     {
         output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
         output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+    }
+
+    private static void WriteProfile(TextWriter output, IReadOnlyList<ProfilePart> parts)
+    {
+        output.WriteLine($"  {"where the time goes",-66} {"ms/pass",9} {"share",7} {"GFLOP/s",8}");
+        foreach (var p in parts)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Part,-66} {p.Milliseconds,9:F2} {p.Share,7:P1} {(p.Gflops is { } g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-"),8}"));
     }
 
     private static string Row(InferenceBenchmarkResult r) => string.Create(CultureInfo.InvariantCulture,

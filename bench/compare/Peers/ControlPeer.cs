@@ -1,0 +1,65 @@
+using VitSharp.IO;
+using VitSharp.Native;
+using VitSharp.PosEmbed;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace VitSharp.Bench.Peers;
+
+/// <summary>
+/// The control: the same ViT written as one function over bare TorchSharp tensors (no modules, no hooks, no dispose
+/// scopes beyond one per pass), with the position table resampled once, in inference mode. VitSharp's
+/// model must run at least 0.95 times as fast ("the library costs nothing").
+/// </summary>
+internal static class ControlPeer
+{
+    public static int Run(Args a)
+    {
+        TorchRuntime.EnsureLoaded();
+        var (h, w) = a.Size();
+        int batch = a.Int("--batch"), threads = a.Int("--threads"), heads = a.Int("--heads");
+        set_num_threads(threads);
+        using var file = SafeTensors.Read(a.Text("--weights"));
+        var p = file.ToDictionary().ToDictionary(kv => kv.Key, kv => kv.Value.contiguous());
+        int depth = p.Keys.Count(k => k.EndsWith(".attn.qkv.weight", StringComparison.Ordinal));
+        int dim = (int)p["pos_embed"].shape[2];
+        var grid = new GridSize(h / 16, w / 16);
+        p["pos_embed"] = PosEmbedResampler.Resample(p["pos_embed"], GridSize.Square(14), grid, 1, PosEmbedResampling.Timm);
+
+        Tensor Forward(Tensor images)
+        {
+            long b = images.shape[0];
+            var x = F.conv2d(images, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"], strides: [16, 16]).flatten(2).transpose(1, 2);
+            x = cat([p["cls_token"].expand(b, -1, -1), x], 1) + p["pos_embed"];
+            long n = x.shape[1];
+            for (int i = 0; i < depth; i++)
+            {
+                string k = $"blocks.{i}.";
+                var y = F.layer_norm(x, [dim], p[k + "norm1.weight"], p[k + "norm1.bias"], 1e-6);
+                var qkv = F.linear(y, p[k + "attn.qkv.weight"], p[k + "attn.qkv.bias"]).reshape(b, n, 3, heads, dim / heads).permute(2, 0, 3, 1, 4).unbind(0);
+                var context = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(b, n, dim);
+                x = x + F.linear(context, p[k + "attn.proj.weight"], p[k + "attn.proj.bias"]);
+                y = F.layer_norm(x, [dim], p[k + "norm2.weight"], p[k + "norm2.bias"], 1e-6);
+                x = x + F.linear(F.gelu(F.linear(y, p[k + "mlp.fc1.weight"], p[k + "mlp.fc1.bias"])), p[k + "mlp.fc2.weight"], p[k + "mlp.fc2.bias"]);
+            }
+            x = F.layer_norm(x, [dim], p["norm.weight"], p["norm.bias"], 1e-6);
+            return F.linear(x[.., 0], p["head.weight"], p["head.bias"]);
+        }
+
+        using (inference_mode())
+        {
+            using (var check = SafeTensors.Read(a.Text("--check")))
+            using (NewDisposeScope())
+            {
+                double error = (Forward(check.Get("input")) - check.Get("logits")).abs().max().item<float>();
+                if (error > 1e-3) throw new InvalidOperationException($"the control's logits differ from PyTorch's by {error:E2}");
+                Console.Error.WriteLine($"control: max |logit - pytorch| = {error:E2}");
+            }
+            using var input = randn(batch, 3, h, w);
+            var latencies = Timing.Passes(() => { using var _ = NewDisposeScope(); Forward(input); },
+                a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5));
+            Console.WriteLine(Timing.Result("torchsharp-control", a.Text("--arch"), $"{h}x{w}", batch, "fp32", threads, latencies).ToJsonString());
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,39 @@
+using VitSharp.Native;
+using static TorchSharp.torch;
+
+namespace VitSharp.Bench.Peers;
+
+/// <summary>
+/// The machine's matmul ceiling through libtorch (the kernels every TorchSharp model uses): the best rate of a
+/// large square product, fp32 and bf16, over repeated timed rounds. On a CPU without AMX or AVX-512-BF16, bf16 is
+/// emulated and slower than fp32: the figure says so.
+/// </summary>
+internal static class MatmulCeiling
+{
+    public static int Run(Args a)
+    {
+        TorchRuntime.EnsureLoaded();
+        int threads = a.Int("--threads"), n = a.Int("--n", 2048);
+        set_num_threads(threads);
+        var dtypes = a.Int("--bf16", 1) == 1 ? new[] { ("fp32", ScalarType.Float32), ("bf16", ScalarType.BFloat16) } : [("fp32", ScalarType.Float32)];
+        foreach (var (name, dtype) in dtypes)
+        {
+            using var x = randn(n, n).to(dtype);
+            using var y = randn(n, n).to(dtype);
+            using var _ = inference_mode();
+            var latencies = Timing.Passes(() => { using var z = x.matmul(y); }, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
+            double best = latencies.Min() / 1000;
+            var result = new System.Text.Json.Nodes.JsonObject
+            {
+                ["peer"] = "matmul-ceiling",
+                ["dtype"] = name,
+                ["n"] = n,
+                ["threads"] = threads,
+                ["gflops_best"] = Math.Round(2.0 * n * n * n / best / 1e9, 1),
+                ["gflops_median"] = Math.Round(2.0 * n * n * n / (Timing.Percentile(latencies, 0.5) / 1000) / 1e9, 1),
+            };
+            Console.WriteLine(result.ToJsonString());
+        }
+        return 0;
+    }
+}

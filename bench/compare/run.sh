@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/compare: VitSharp against PyTorch eager (Debian's 1.13), ONNX Runtime (C#, same weights exported by PyTorch)
+# and a bare-TorchSharp control, back to back for every configuration, plus the machine's matmul ceiling and the
+# Fashion-MNIST training throughput; then writes docs/benchmarks.md. Results (JSON lines) go to $OUT.
+#   bench/compare/run.sh                 # ~25 minutes on 2 cores; keep the machine otherwise idle
+#   SECONDS_PER_RUN=2 bench/compare/run.sh   # quicker, noisier
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+OUT="${OUT:-/tmp/bench-compare}"
+THREADS="${THREADS:-$(nproc)}"
+SECS="${SECONDS_PER_RUN:-5}"
+mkdir -p "$OUT/models"
+: > "$OUT/results.jsonl"
+echo "{\"peer\":\"machine\",\"bf16_instructions\":$(grep -qw -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo true || echo false)}" >> "$OUT/results.jsonl"
+
+# PyTorch's fp32 matmuls go through the system BLAS: OpenBLAS (OpenMP build), told the CPU family because 0.3.21 does
+# not recognise recent CPUs and falls back to SSE3 kernels (bench/README.md).
+OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
+[ -e "$OPENBLAS/libblas.so.3" ] || { echo "install libopenblas0-openmp (apt-get install libopenblas0-openmp) for a fair PyTorch" >&2; exit 1; }
+if grep -qw avx512f /proc/cpuinfo; then CORETYPE=SkylakeX; else CORETYPE=Haswell; fi
+pytorch() { LD_LIBRARY_PATH=$OPENBLAS OPENBLAS_CORETYPE=$CORETYPE OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$@"; }
+
+{ date -u +%Y-%m-%dT%H:%MZ; lscpu | grep -E "Model name|^CPU\(s\)|Flags" | sed 's/Flags:.*/Flags: '"$(grep -ow -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"'/'; \
+  /usr/bin/python3 -c "import torch; print('torch', torch.__version__)"; dotnet --version; } > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+dotnet build "$ROOT/src/VitSharp.Cli" -c Release -v q -nologo | tail -1
+dotnet build "$HERE/Peers" -c Release -v q -nologo | tail -1
+PEERS="$HERE/Peers/bin/Release/net10.0/Peers"
+VITSHARP="$ROOT/src/VitSharp.Cli/bin/Release/net10.0/VitSharp.Cli"
+
+echo "== weights, PyTorch check outputs and ONNX exports"
+[ -e "$OUT/models/vit_base_patch16_224_224x320.onnx" ] || pytorch "$HERE/peers.py" --out "$OUT/models" --batch 1 --iterations 1 --seconds 0 --warmup 0 > /dev/null
+
+# bf16 only where the CPU has bf16 instructions: elsewhere libtorch falls back to scalar kernels (a 2048 bf16 matmul
+# ran at about 0.1 GFLOP/s on an AVX2-only CPU), and the issue's bf16 targets are for AMX/AVX-512-BF16 CPUs.
+if grep -qw -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then BF16=1; else BF16=0; echo "no AVX-512-BF16/AMX on this CPU: bf16 not measured"; fi
+echo "== matmul ceiling"
+"$PEERS" matmul --threads "$THREADS" --bf16 "$BF16" | tee -a "$OUT/results.jsonl"
+
+declare -A HEADS=([vit_small_patch16_224]=6 [vit_base_patch16_224]=12)
+for arch in vit_small_patch16_224 vit_base_patch16_224; do
+  for size in 224 224x320; do
+    hw=$([ "$size" = 224 ] && echo 224x224 || echo "$size")
+    for batch in 1 8; do
+      echo "== $arch $hw batch $batch"
+      "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" \
+        --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp",/' | tee -a "$OUT/results.jsonl"
+      pytorch "$HERE/peers.py" --out "$OUT/models" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" --no-export \
+        | tee -a "$OUT/results.jsonl"
+      "$PEERS" ort --model "$OUT/models/${arch}_$hw.onnx" --check "$OUT/models/${arch}_$hw.check.safetensors" --arch "$arch" \
+        --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" | tee -a "$OUT/results.jsonl"
+      "$PEERS" control --weights "$OUT/models/$arch.safetensors" --check "$OUT/models/${arch}_$hw.check.safetensors" --heads "${HEADS[$arch]}" \
+        --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" | tee -a "$OUT/results.jsonl"
+    done
+  done
+  echo "== $arch: same tokens on another grid (14x14 native vs 7x28), and bf16"
+  "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 112x448 --batch 8 --threads "$THREADS" \
+    --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp","purpose":"grid",/' | tee -a "$OUT/results.jsonl"
+  [ "$BF16" = 1 ] && "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 --batch 8 --dtype bf16 \
+    --threads "$THREADS" --iterations 3 --seconds 0 --json | sed 's/^{/{"peer":"vitsharp",/' | tee -a "$OUT/results.jsonl"
+done
+
+echo "== profile of one ViT-S/16 forward pass (224, batch 8)"
+"$VITSHARP" bench --weights "$OUT/models/vit_small_patch16_224.safetensors" --arch vit_small_patch16_224 --size 224 --batch 8 \
+  --threads "$THREADS" --seconds "$SECS" --profile | tee "$OUT/profile.txt"
+
+echo "== training throughput (bench/train-throughput)"
+SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{' | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
+
+/usr/bin/python3 "$HERE/report.py" "$OUT" > "$ROOT/docs/benchmarks.md"
+echo "wrote docs/benchmarks.md"

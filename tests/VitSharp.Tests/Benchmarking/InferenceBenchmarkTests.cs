@@ -1,0 +1,103 @@
+using TorchSharp;
+using VitSharp.Benchmarking;
+using VitSharp.Models;
+using VitSharp.PosEmbed;
+using VitSharp.Tests.Models;
+using static TorchSharp.torch;
+
+namespace VitSharp.Tests.Benchmarking;
+
+/// <summary>The benchmark runner's bookkeeping, and the accuracy of each inference fast path against plain float32.</summary>
+public class InferenceBenchmarkTests
+{
+    [Fact]
+    public void Times_at_least_the_asked_passes_and_reports_consistent_figures()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(24, 56), Batch: 3, ScalarType.Float32, Warmup: 1, MinIterations: 4, MinSeconds: 0));
+        Assert.Equal(4, result.Iterations);
+        Assert.All(result.LatenciesMs, ms => Assert.True(ms > 0));
+        Assert.InRange(result.P50Ms, result.LatenciesMs.Min(), result.P95Ms);
+        Assert.Equal(result.LatenciesMs.Max(), result.P95Ms);
+        Assert.Equal(4 * 3 / result.TotalSeconds, result.ImagesPerSecond, 6);
+        Assert.Equal(VitFlops.PerImage(model.Config, new GridSize(24, 56)) * result.ImagesPerSecond / 1e9, result.Gflops, 6);
+    }
+
+    [Fact]
+    public void A_size_the_model_cannot_take_is_refused_before_timing()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        var error = Assert.Throws<ArgumentException>(() => InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(25, 40), 1, ScalarType.Float32)));
+        Assert.Contains("not divisible by the patch size", error.Message);
+    }
+
+    [Fact]
+    public void Inference_mode_gives_exactly_the_no_grad_outputs()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        using var io = Fixtures.Tensors("models", "vit_timm_rect.io.safetensors");
+        var input = io.Get("input.24x56");
+        using var reference = WithNoGrad(model, input);
+        using (inference_mode())
+        using (var fast = model.call(input))
+            Assert.Equal(0.0, Fixtures.MaxAbsDiff(fast, reference));
+    }
+
+    /// <summary>
+    /// bfloat16 (weights converted once, as <c>vitsharp bench --dtype bf16</c> does) against the PyTorch float32
+    /// logits of every whole-model fixture at every size: the same top-1 class for at least 99 % of the inputs, and the
+    /// largest logit error, reported, within bf16's 8-bit mantissa scaled by the logits' size.
+    /// </summary>
+    [Fact]
+    public void Bfloat16_agrees_with_float32_on_the_fixtures()
+    {
+        int agree = 0, total = 0;
+        var worst = new List<string>();
+        foreach (var (name, size) in ModelParityTests.CasesAndSizes().Select(row => ((string)row[0], (string)row[1])))
+        {
+            var outputs = Fixtures.Json("models", $"{name}.json")["outputs"]!.AsArray().Select(o => o!.GetValue<string>());
+            if (!outputs.Contains("logits")) continue;
+            using var model = ModelParityTests.LoadModel(name);
+            using var io = Fixtures.Tensors("models", $"{name}.io.safetensors");
+            model.to(ScalarType.BFloat16);
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            var expected = io.Get($"logits.{size}");
+            var logits = model.call(io.Get($"input.{size}").to(ScalarType.BFloat16)).to(ScalarType.Float32);
+            agree += (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
+            total += (int)expected.shape[0];
+            double error = Fixtures.MaxAbsDiff(logits, expected);
+            double scale = expected.abs().max().item<float>();
+            worst.Add($"{name} {size}: max |logit error| {error:F4} (logits up to {scale:F2})");
+            Assert.True(error <= 0.05 * Math.Max(1, scale), worst[^1]);
+        }
+        Assert.True(total >= 20, $"only {total} fixture inputs");
+        Assert.True(agree >= 0.99 * total, $"top-1 agreement {agree}/{total}; {string.Join("; ", worst)}");
+    }
+
+    [Fact]
+    public void The_profile_accounts_for_the_whole_pass_and_leaves_the_model_without_hooks()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        var parts = ForwardProfile.Measure(model, new GridSize(32, 48), batch: 2, ScalarType.Float32, passes: 3, warmup: 1);
+        var whole = parts[^1];
+        Assert.Equal("whole forward pass", whole.Part);
+        double sum = parts.SkipLast(1).Sum(p => p.Milliseconds);
+        Assert.InRange(sum, 0.9 * whole.Milliseconds, 1.1 * whole.Milliseconds);
+        Assert.All(parts, p => Assert.InRange(p.Share, 0, 1.0001));
+        Assert.Contains(parts, p => p.Part == "MLP fc1" && p.Milliseconds > 0 && p.Gflops > 0);
+
+        // The hooks are gone: outputs are still exactly the fixture's, and a second profile does not double count.
+        using var io = Fixtures.Tensors("models", "vit_timm_rect.io.safetensors");
+        using (var logits = WithNoGrad(model, io.Get("input.32x48")))
+            Fixtures.AssertClose(logits, io.Get("logits.32x48"), "logits after profiling");
+        var again = ForwardProfile.Measure(model, new GridSize(32, 48), batch: 2, ScalarType.Float32, passes: 3, warmup: 1);
+        Assert.InRange(again.SkipLast(1).Sum(p => p.Milliseconds), 0.5 * again[^1].Milliseconds, 1.1 * again[^1].Milliseconds);
+    }
+
+    private static Tensor WithNoGrad(VisionTransformer model, Tensor input)
+    {
+        using var _ = no_grad();
+        return model.call(input);
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using static VitSharp.Tests.Cli.CliRun;
+
+namespace VitSharp.Tests.Cli;
+
+/// <summary><c>vitsharp bench</c>, on tiny sizes so that it runs in a fraction of a second.</summary>
+public class BenchCliTests
+{
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [Fact]
+    public void Json_gives_one_object_per_configuration_with_the_documented_fields()
+    {
+        var (code, stdout, err) = Run("bench", "--arch", "vit_tiny_patch16_224", "--size", "32", "48x32", "--batch", "1", "2",
+            "--dtype", "fp32", "bf16", "--warmup", "1", "--iterations", "2", "--seconds", "0", "--threads", "1", "--json");
+        Assert.True(code == 0, err);
+        var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(2 * 2 * 2, rows.Count);
+        foreach (var row in rows)
+        {
+            foreach (string key in new[] { "arch", "size", "batch", "dtype", "threads", "images_per_s", "p50_ms", "p95_ms", "gflops" })
+                Assert.True(row.ContainsKey(key), $"missing {key} in {row.ToJsonString()}");
+            Assert.Equal("vit_tiny_patch16_224", (string)row["arch"]!);
+            Assert.Equal(1, (int)row["threads"]!);
+            Assert.True((double)row["images_per_s"]! > 0 && (double)row["gflops"]! > 0);
+            Assert.True((double)row["p50_ms"]! <= (double)row["p95_ms"]!);
+        }
+        Assert.Equal(["32x32", "48x32"], rows.Select(r => (string)r["size"]!).Distinct().Order());
+        Assert.Equal(["bf16", "fp32"], rows.Select(r => (string)r["dtype"]!).Distinct().Order());
+    }
+
+    [Fact]
+    public void The_table_times_a_checkpoint_at_its_own_size_by_default()
+    {
+        string weights = Fixtures.Path_("models", "vit_timm_rect.weights.safetensors");
+        var (code, stdout, err) = Run("bench", "--weights", weights, "--config", Fixtures.Path_("models", "vit_timm_rect.json"),
+            "--batch", "2", "--iterations", "2", "--seconds", "0", "--warmup", "0");
+        Assert.True(code == 0, err);
+        var lines = Lines(stdout);
+        Assert.Contains("vit_timm_rect.weights.safetensors on cpu", lines[0]);
+        Assert.StartsWith("size", lines[1]);
+        Assert.Matches(@"^32x48\s+2\s+fp32\s+\d", lines[2]);
+    }
+
+    [Theory]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--size", "33" }, "not divisible by the patch size 16")]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--dtype", "fp8" }, "--dtype 'fp8' is not supported")]
+    [InlineData(new[] { "bench" }, "give --arch NAME")]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--batch", "0" }, "--batch needs positive")]
+    public void Bad_options_fail_with_the_reason(string[] args, string reason)
+    {
+        var (code, _, err) = Run(args);
+        Assert.Equal(1, code);
+        Assert.Contains(reason, err);
+    }
+}
