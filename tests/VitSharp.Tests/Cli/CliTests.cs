@@ -177,6 +177,17 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void The_committed_hybrid_model_loads_from_its_own_metadata_and_classifies_the_sample()
+    {
+        string root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "VitSharp.slnx"))) root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar))!;
+        string weights = Path.Combine(root, "models", "fmnist-hybrid-vit", "model.safetensors");
+        var (code, json, err) = Run("eval", "--weights", weights, "--dataset", "fashion-mnist:sample", "--limit", "200", "--json");
+        Assert.True(code == 0, err);
+        Assert.True((double)System.Text.Json.Nodes.JsonNode.Parse(json)!["accuracy"]! > 0.85, json);
+    }
+
+    [Fact]
     public void Examples_default_to_the_shipped_model()
     {
         // Test image 0 of Fashion-MNIST is an ankle boot; written as the PNG a user would have.
