@@ -61,7 +61,7 @@ for arch in dict.fromkeys(r["arch"] for r in infer):
             share = f"{v['gflops'] / fp32c:.0%}" if fp32c else "-"
             p(f"| {arch} | {size} | {batch} | {ips(v)} | {ips(t)} | {ips(o)} | {ips(c)} | {ratio(v, t)} | {ratio(v, o)} | {ratio(v, c)} | {v['gflops']:.1f} | {share} |")
 p()
-p("Latency (p50 / p95 ms per pass) is in `results.jsonl` next to each figure.")
+p("Latency (p50 / p95 ms per pass) is in `bench/compare/latest/results.jsonl` next to each figure.")
 p()
 bf = [r for r in infer if r["peer"] == "vitsharp" and r["dtype"] == "bf16"]
 has_bf16 = next((r["bf16_instructions"] for r in rows if r["peer"] == "machine"), None)
@@ -99,7 +99,7 @@ if grid:
     p()
 train = [r for r in rows if r["peer"] == "training"]
 if train:
-    p("## Training throughput (Fashion-MNIST model, `bench/train-throughput`)")
+    p("## Training throughput (the Fashion-MNIST ViT of `models/fmnist-vit-p4`, batch 128, `bench/train-throughput`)")
     p()
     p("| framework | images/s (steady) |")
     p("|---|---:|")
@@ -159,4 +159,5 @@ if vs and pt:
 p()
 p("One run on a 2-core machine: in three back-to-back runs of bench/train-throughput the same peer moved by up to 17 % (438–517 images/s), so a ratio within ±0.1 of its target is not a clear verdict.")
 p()
-p("Reproduce: `bench/compare/run.sh` (see `bench/README.md`); raw results in `$OUT/results.jsonl`.")
+p("Reproduce: `bench/compare/run.sh` (see `bench/README.md`). The raw results of this run are in `bench/compare/latest/`;")
+p("`python3 bench/compare/report.py bench/compare/latest > docs/benchmarks.md` remakes this page from them.")

@@ -22,7 +22,7 @@ if grep -qw avx512f /proc/cpuinfo; then CORETYPE=SkylakeX; else CORETYPE=Haswell
 pytorch() { LD_LIBRARY_PATH=$OPENBLAS OPENBLAS_CORETYPE=$CORETYPE OMP_NUM_THREADS=$THREADS /usr/bin/python3 "$@"; }
 
 { date -u +%Y-%m-%dT%H:%MZ; lscpu | grep -E "Model name|^CPU\(s\)|Flags" | sed 's/Flags:.*/Flags: '"$(grep -ow -E 'avx2|avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"'/'; \
-  /usr/bin/python3 -c "import torch; print('torch', torch.__version__)"; dotnet --version; } > "$OUT/machine.txt"
+  /usr/bin/python3 -c "import torch; print('torch', torch.__version__)"; echo "dotnet $(dotnet --version)"; } > "$OUT/machine.txt"
 cat "$OUT/machine.txt"
 
 dotnet build "$ROOT/src/VitSharp.Cli" -c Release -v q -nologo | tail -1
@@ -69,5 +69,7 @@ echo "== profile of one ViT-S/16 forward pass (224, batch 8)"
 echo "== training throughput (bench/train-throughput)"
 SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{' | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
 
-/usr/bin/python3 "$HERE/report.py" "$OUT" > "$ROOT/docs/benchmarks.md"
-echo "wrote docs/benchmarks.md"
+# The latest results are kept in the repository (bench/compare/latest) and docs/benchmarks.md is made from them.
+mkdir -p "$HERE/latest" && cp "$OUT/results.jsonl" "$OUT/machine.txt" "$OUT/profile.txt" "$HERE/latest/"
+/usr/bin/python3 "$HERE/report.py" "$HERE/latest" > "$ROOT/docs/benchmarks.md"
+echo "wrote bench/compare/latest/ and docs/benchmarks.md"
