@@ -2,7 +2,7 @@
 """PyTorch side of bench/compare: the same ViT weights for every peer, PyTorch eager timings, ONNX exports.
 
 For each architecture (timm's ViT-S/16 and ViT-B/16 shapes, 1000 classes) it
-  1. builds a ViT in timm's module layout and parameter names with timm's initialisation (seeded), and writes the
+  1. builds a ViT in timm's module layout and parameter names (seeded truncated-normal weights), and writes the
      weights as OUT/ARCH.safetensors with OUT/ARCH.json (VitSharp reads both: `vitsharp bench --weights`);
   2. for each size, resamples the position table once for that grid (timm's resample_abs_pos_embed: bicubic,
      antialias, as timm's set_input_size does), so that PyTorch runs the size the way a PyTorch user would;
@@ -27,7 +27,9 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "fixtures"))
+sys.path.insert(0, os.path.join(HERE, "..", "train-throughput"))
 from safetensors_writer import save_file  # noqa: E402  (dependency-free writer; the safetensors package is not installed)
+from train_pytorch import ViT  # noqa: E402  (the PyTorch ViT in timm's layout that the training benchmark uses)
 
 ARCHS = {  # timm's shapes
     "vit_small_patch16_224": dict(embed_dim=384, depth=12, num_heads=6),
@@ -35,76 +37,15 @@ ARCHS = {  # timm's shapes
 }
 
 
-class Attention(nn.Module):
-    def __init__(self, dim, heads):
-        super().__init__()
-        self.heads = heads
-        self.scale = (dim // heads) ** -0.5
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-
-    def forward(self, x):
-        B, N, C = x.shape
-        q, k, v = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
-        attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)  # timm's non-fused path (torch 1.13 has no SDPA)
-        return self.proj((attn @ v).transpose(1, 2).reshape(B, N, C))
-
-
-class Mlp(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.fc1 = nn.Linear(dim, hidden)
-        self.act = nn.GELU()
-        self.fc2 = nn.Linear(hidden, dim)
-
-    def forward(self, x):
-        return self.fc2(self.act(self.fc1(x)))
-
-
-class Block(nn.Module):
-    def __init__(self, dim, heads):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.attn = Attention(dim, heads)
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, dim * 4)
-
-    def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
-class PatchEmbed(nn.Module):
-    def __init__(self, dim):
-        super().__init__()
-        self.proj = nn.Conv2d(3, dim, 16, 16)
-
-    def forward(self, x):
-        return self.proj(x).flatten(2).transpose(1, 2)
-
-
-class ViT(nn.Module):
-    """timm VisionTransformer (class token, learned position table incl. the class row, pre-norm, token pooling)."""
-
-    def __init__(self, embed_dim, depth, num_heads, grid=(14, 14), num_classes=1000):
-        super().__init__()
-        self.patch_embed = PatchEmbed(embed_dim)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
-        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + grid[0] * grid[1], embed_dim))
-        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads) for _ in range(depth)])
-        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        self.head = nn.Linear(embed_dim, num_classes)
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        nn.init.normal_(self.cls_token, std=1e-6)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x):
-        x = self.patch_embed(x)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
-        return self.head(self.norm(self.blocks(x))[:, 0])
+def build_vit(arch, grid):
+    """timm's VisionTransformer layout and names (class token, learned table with the class row, pre-norm, token
+    pooling): train-throughput's PyTorch ViT, whose table is then laid out on `grid`."""
+    shape = ARCHS[arch]
+    model = ViT(img=224, patch=16, in_chans=3, num_classes=1000, dim=shape["embed_dim"], depth=shape["depth"],
+                heads=shape["num_heads"], mlp_ratio=4.0, drop_path=0.0)
+    if grid != (14, 14):
+        model.pos_embed = nn.Parameter(torch.zeros(1, 1 + grid[0] * grid[1], shape["embed_dim"]))
+    return model.eval()
 
 
 def resample_pos_embed(pos_embed, old, new):
@@ -158,7 +99,7 @@ def main():
 
     for arch in a.arch:
         torch.manual_seed(0)
-        model = ViT(**ARCHS[arch]).eval()
+        model = build_vit(arch, (14, 14))
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         save_file(weights, os.path.join(a.out, f"{arch}.safetensors"), metadata={"format": "pt", "generator": "bench/compare/peers.py"})
         with open(os.path.join(a.out, f"{arch}.json"), "w") as f:
@@ -167,7 +108,7 @@ def main():
         for size_text in a.size:
             size = parse_size(size_text)
             grid = (size[0] // 16, size[1] // 16)
-            sized = ViT(**ARCHS[arch], grid=grid).eval()
+            sized = build_vit(arch, grid)
             sized_weights = dict(weights, pos_embed=resample_pos_embed(weights["pos_embed"], (14, 14), grid))
             sized.load_state_dict(sized_weights)
             tag = f"{arch}_{size[0]}x{size[1]}"
