@@ -134,7 +134,9 @@ public static partial class ArchitectureInference
         int layers = shapes.Keys.Count(k => k.StartsWith("patch_embed.backbone.", StringComparison.Ordinal) && k.EndsWith(".conv.weight", StringComparison.Ordinal));
         if (layers != stem.Depth)
             throw new CheckpointException($"the checkpoint's convolutional stem has {layers} layers, its config {stem.Depth}");
-        long inChannels = shapes[ConvStemFirstKey][1];
+        if (shapes[ConvStemFirstKey] is not { Length: 4 } first)
+            throw new CheckpointException($"{ConvStemFirstKey} is [{Join(shapes[ConvStemFirstKey])}], not a conv kernel [out, in, k, k]");
+        long inChannels = first[1];
         for (int i = 0; i < stem.Depth; i++)
         {
             long[] expected = [stem.Channels[i], inChannels, stem.KernelSizes[i], stem.KernelSizes[i]];

@@ -92,6 +92,19 @@ public class HybridEmbedTests
     }
 
     [Fact]
+    public void A_stem_kernel_that_is_not_a_kernel_is_refused_with_its_name()
+    {
+        using var weights = Fixtures.Tensors("models", $"{Case}.weights.safetensors");
+        var tensors = new Dictionary<string, Tensor>(weights.ToDictionary());
+        tensors["patch_embed.backbone.0.conv.weight"] = zeros(72);
+        string path = CheckpointLoaderTests.TempPath("flat-stem.safetensors");
+        SafeTensors.Write(path, tensors);
+        var options = new CheckpointLoadOptions { Hints = ArchitectureHints.FromFile(Fixtures.Path_("models", $"{Case}.json")) };
+        var error = Assert.Throws<CheckpointException>(() => CheckpointLoader.Load(path, options));
+        Assert.Contains("patch_embed.backbone.0.conv.weight is [72], not a conv kernel", error.Message);
+    }
+
+    [Fact]
     public void An_export_of_a_hybrid_loads_back_identically()
     {
         using var model = ModelParityTests.LoadModel(Case);
