@@ -1,3 +1,4 @@
+using VitSharp.Benchmarking;
 using VitSharp.IO;
 using VitSharp.Native;
 using VitSharp.PosEmbed;
@@ -56,7 +57,7 @@ internal static class ControlPeer
                 Console.Error.WriteLine($"control: max |logit - pytorch| = {error:E2}");
             }
             using var input = randn(batch, 3, h, w);
-            var latencies = Timing.Passes(() => { using var _ = NewDisposeScope(); Forward(input); },
+            var latencies = PassTimer.Time(() => { using var _ = NewDisposeScope(); Forward(input); },
                 a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5));
             Console.WriteLine(Timing.Result("torchsharp-control", a.Text("--arch"), $"{h}x{w}", batch, "fp32", threads, latencies).ToJsonString());
         }

@@ -1,3 +1,4 @@
+using VitSharp.Benchmarking;
 using VitSharp.Native;
 using static TorchSharp.torch;
 
@@ -21,7 +22,7 @@ internal static class MatmulCeiling
             using var x = randn(n, n).to(dtype);
             using var y = randn(n, n).to(dtype);
             using var _ = inference_mode();
-            var latencies = Timing.Passes(() => { using var z = x.matmul(y); }, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
+            var latencies = PassTimer.Time(() => { using var z = x.matmul(y); }, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
             double best = latencies.Min() / 1000;
             var result = new System.Text.Json.Nodes.JsonObject
             {
@@ -30,7 +31,7 @@ internal static class MatmulCeiling
                 ["n"] = n,
                 ["threads"] = threads,
                 ["gflops_best"] = Math.Round(2.0 * n * n * n / best / 1e9, 1),
-                ["gflops_median"] = Math.Round(2.0 * n * n * n / (Timing.Percentile(latencies, 0.5) / 1000) / 1e9, 1),
+                ["gflops_median"] = Math.Round(2.0 * n * n * n / (PassTimer.Percentile(latencies, 0.5) / 1000) / 1e9, 1),
             };
             Console.WriteLine(result.ToJsonString());
         }

@@ -1,31 +1,11 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
+using VitSharp.Benchmarking;
 
 namespace VitSharp.Bench.Peers;
 
-/// <summary>The timing loop every peer shares (the same as PyTorch's in peers.py and VitSharp's InferenceBenchmark).</summary>
+/// <summary>The JSON line every C# peer prints; the timing itself is VitSharp's <see cref="PassTimer"/>, the loop peers.py copies for PyTorch.</summary>
 internal static class Timing
 {
-    public static List<double> Passes(Action pass, int warmup, int iterations, double seconds)
-    {
-        for (int i = 0; i < warmup; i++) pass();
-        var latencies = new List<double>();
-        var clock = Stopwatch.StartNew();
-        while (latencies.Count < iterations || clock.Elapsed.TotalSeconds < seconds)
-        {
-            long start = Stopwatch.GetTimestamp();
-            pass();
-            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-        return latencies;
-    }
-
-    public static double Percentile(IReadOnlyList<double> values, double p)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
-    }
-
     public static JsonObject Result(string peer, string arch, string size, int batch, string dtype, int threads, List<double> latencies) => new()
     {
         ["peer"] = peer,
@@ -36,7 +16,7 @@ internal static class Timing
         ["threads"] = threads,
         ["iterations"] = latencies.Count,
         ["images_per_s"] = Math.Round(latencies.Count * batch / (latencies.Sum() / 1000), 3),
-        ["p50_ms"] = Math.Round(Percentile(latencies, 0.5), 3),
-        ["p95_ms"] = Math.Round(Percentile(latencies, 0.95), 3),
+        ["p50_ms"] = Math.Round(PassTimer.Percentile(latencies, 0.5), 3),
+        ["p95_ms"] = Math.Round(PassTimer.Percentile(latencies, 0.95), 3),
     };
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TorchSharp;
 using VitSharp.Models;
 using VitSharp.PosEmbed;
@@ -34,12 +33,7 @@ public sealed record InferenceBenchmarkResult(InferenceBenchmarkCase Case, int I
     public double Gflops => FlopsPerImage * ImagesPerSecond / 1e9;
 
     /// <summary>Nearest-rank percentile of the pass latencies.</summary>
-    public double Percentile(double p)
-    {
-        var sorted = LatenciesMs.Order().ToArray();
-        int rank = Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1);
-        return sorted[rank];
-    }
+    public double Percentile(double p) => PassTimer.Percentile(LatenciesMs, p);
 }
 
 /// <summary>
@@ -60,24 +54,15 @@ public static class InferenceBenchmark
         model.eval();
 
         using var input = randn([benchCase.Batch, model.Config.InChans, benchCase.Size.Height, benchCase.Size.Width], dtype: benchCase.DType, device: device);
-        var latencies = new List<double>();
+        List<double> latencies;
         using (inference_mode())
-        {
-            for (int i = 0; i < benchCase.Warmup; i++) Pass(model, input, device);
-            var clock = Stopwatch.StartNew();
-            while (latencies.Count < benchCase.MinIterations || clock.Elapsed.TotalSeconds < benchCase.MinSeconds)
-                latencies.Add(Pass(model, input, device));
-        }
+            latencies = PassTimer.Time(() => Pass(model, input, device), benchCase.Warmup, benchCase.MinIterations, benchCase.MinSeconds);
         return new InferenceBenchmarkResult(benchCase, latencies.Count, latencies, VitFlops.PerImage(model.Config, benchCase.Size));
     }
 
-    private static double Pass(VisionTransformer model, Tensor input, Device device)
+    private static void Pass(VisionTransformer model, Tensor input, Device device)
     {
-        long start = Stopwatch.GetTimestamp();
-        using (var output = model.call(input))
-        {
-            if (device.type == DeviceType.CUDA) cuda.synchronize(device);
-        }
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        using var output = model.call(input);
+        if (device.type == DeviceType.CUDA) cuda.synchronize(device);
     }
 }
