@@ -41,6 +41,16 @@ public sealed record AugmentOptions
     /// <summary>The size of the images in a batch; null = the dataset's <see cref="IImageDataset.ImageSize"/>.</summary>
     public (int Height, int Width)? OutputSize { get; init; }
 
+    /// <summary>
+    /// Multi-resolution training: with probability <see cref="MultiResolutionProb"/> a whole batch is resized (bilinear, as
+    /// the evaluation resizes) to one of these sizes, chosen uniformly. The model then learns every grid it will be run on,
+    /// through its resampled position table, instead of meeting them first at test time. Empty = off.
+    /// </summary>
+    public IReadOnlyList<(int Height, int Width)> MultiResolutions { get; init; } = [];
+
+    /// <summary>The probability that a batch is resized to one of <see cref="MultiResolutions"/>.</summary>
+    public double MultiResolutionProb { get; init; }
+
     /// <summary>Per-channel mean of <c>Normalize</c>; a single value applies to every channel.</summary>
     public float[] Mean { get; init; } = [0.5f];
 

@@ -77,5 +77,6 @@ internal struct CounterRng
         Order = 1,
         Sample = 2,
         Batch = 3,
+        Resolution = 4,
     }
 }

@@ -38,6 +38,10 @@ public sealed class DataLoader
         TorchRuntime.EnsureLoaded();
         if (augment.Mixup < 0 || augment.Cutmix < 0 || augment.LabelSmoothing is < 0 or >= 1)
             throw new ArgumentException("Mixup and Cutmix alphas must be >= 0 and LabelSmoothing in [0, 1)", nameof(augment));
+        if (augment.MultiResolutionProb is < 0 or > 1 || augment.MultiResolutionProb > 0 && augment.MultiResolutions.Count == 0)
+            throw new ArgumentException($"MultiResolutionProb must be in [0, 1] and needs MultiResolutions, got {augment.MultiResolutionProb} with {augment.MultiResolutions.Count} sizes", nameof(augment));
+        foreach (var (height, width) in augment.MultiResolutions)
+            if (height < 1 || width < 1) throw new ArgumentException($"multi-resolution size {height}x{width} must be positive", nameof(augment));
         _dataset = dataset;
         _batchSize = batchSize;
         _shuffle = shuffle;
@@ -168,9 +172,25 @@ public sealed class DataLoader
         {
             x = x * mix.Lam + x.flip(0) * (1 - mix.Lam);
         }
+        x = ResizeForResolution(x, epoch, b);
         int classes = _dataset.Labels.Count;
         var targets = tensor(mix.Targets(labels, classes, _augment.LabelSmoothing), [size, classes]);
         var labelTensor = tensor(Array.ConvertAll(labels, l => (long)l), [size]);
         return new Batch(x.DetachFromDisposeScope(), targets.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// Multi-resolution training: batch <paramref name="b"/> resized to one of the sizes, or left alone, drawn from its own
+    /// (seed, epoch, batch) stream so switching it on changes no other random choice. The images are normalised already;
+    /// bilinear weights sum to one, so this equals resizing before normalising, as the evaluation at that size does.
+    /// </summary>
+    private Tensor ResizeForResolution(Tensor x, int epoch, int b)
+    {
+        if (_augment.MultiResolutionProb <= 0) return x;
+        var rng = CounterRng.For(_seed, epoch, CounterRng.Purpose.Resolution, b);
+        if (rng.NextDouble() >= _augment.MultiResolutionProb) return x;
+        var (height, width) = _augment.MultiResolutions[rng.Next(0, _augment.MultiResolutions.Count)];
+        if (height == x.shape[2] && width == x.shape[3]) return x;
+        return nn.functional.interpolate(x, size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
     }
 }

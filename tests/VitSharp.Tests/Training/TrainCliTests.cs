@@ -35,6 +35,28 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void Multi_resolution_training_runs_and_a_size_the_model_cannot_take_is_refused_before_training()
+    {
+        string config = Path.Combine(work, "tiny.json");
+        File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
+        string[] Args(string outDir, params string[] extra) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
+            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", .. extra];
+
+        var (code, stdout, err) = Run(Args(Path.Combine(work, "multi"), "--multi-res", "14", "42x21", "--multi-res-prob", "1"));
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1:", stdout);
+
+        string refusedDir = Path.Combine(work, "refused");
+        (code, _, err) = Run(Args(refusedDir, "--multi-res", "30", "--multi-res-prob", "0.5"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("not divisible by the patch size 7", err);
+        Assert.False(Directory.Exists(refusedDir));
+        (code, _, err) = Run(Args(refusedDir, "--multi-res-prob", "0.5"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("--multi-res", err);
+    }
+
+    [Fact]
     public void Training_into_a_folder_with_a_checkpoint_without_resume_is_refused()
     {
         string outDir = Path.Combine(work, "run");

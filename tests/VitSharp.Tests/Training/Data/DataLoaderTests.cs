@@ -135,11 +135,39 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void Multi_resolution_resizes_whole_batches_and_changes_nothing_else()
+    {
+        var options = Everything with { MultiResolutions = [(40, 32), (12, 8)], MultiResolutionProb = 0.6 };
+        var plain = new DataLoader(Sample, 32, shuffle: true, seed: 5, Everything);
+        var multi = new DataLoader(Sample, 32, shuffle: true, seed: 5, options);
+        var seen = new HashSet<(long, long)>();
+        foreach (var (p, m) in plain.Epoch(1).Zip(multi.Epoch(1)))
+            using (p)
+            using (m)
+            {
+                seen.Add((m.Images.shape[2], m.Images.shape[3]));
+                Assert.Equal(p.Labels.data<long>().ToArray(), m.Labels.data<long>().ToArray());
+                Assert.True(p.Targets.equal(m.Targets).all().item<bool>());
+                // The resized batch is the plain one, augmented and mixed the same, resized as the evaluation resizes.
+                using var expected = m.Images.shape[2] == 20 ? p.Images.alias()
+                    : nn.functional.interpolate(p.Images, size: [m.Images.shape[2], m.Images.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+                Assert.Equal(expected.shape, m.Images.shape);
+                Assert.True(expected.equal(m.Images).all().item<bool>());
+            }
+        Assert.Equal(new HashSet<(long, long)> { (20, 16), (40, 32), (12, 8) }, seen);
+        // Deterministic whatever the worker count, like every other random choice.
+        AssertSame(Run(new DataLoader(Sample, 32, true, 5, options, workers: 0), epoch: 2), Run(new DataLoader(Sample, 32, true, 5, options, workers: 2), epoch: 2));
+    }
+
+    [Fact]
     public void Options_that_cannot_work_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { Mean = [0.5f, 0.5f] }));
         Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { LabelSmoothing = 1 }));
         Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { RandomResizedCrop = true, ScaleMin = 0 }));
+        Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { MultiResolutionProb = 0.5 }));
+        Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { MultiResolutions = [(56, 56)], MultiResolutionProb = 1.5 }));
+        Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { MultiResolutions = [(0, 56)], MultiResolutionProb = 0.5 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(Sample, 0, true, 0, new AugmentOptions()));
         Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions()).Epoch(0, 126));
     }
