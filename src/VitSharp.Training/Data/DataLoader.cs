@@ -191,6 +191,6 @@ public sealed class DataLoader
         if (rng.NextDouble() >= _augment.MultiResolutionProb) return x;
         var (height, width) = _augment.MultiResolutions[rng.Next(0, _augment.MultiResolutions.Count)];
         if (height == x.shape[2] && width == x.shape[3]) return x;
-        return nn.functional.interpolate(x, size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
+        return SampleAugmenter.ResizeBatch(x, height, width);
     }
 }

@@ -71,8 +71,14 @@ internal sealed class SampleAugmenter
         return padded.narrow(1, top, Output.Height).narrow(2, left, Output.Width);
     }
 
-    private Tensor Resize(Tensor image) =>
-        nn.functional.interpolate(image.unsqueeze(0), size: [Output.Height, Output.Width], mode: InterpolationMode.Bilinear, align_corners: false).squeeze(0);
+    private Tensor Resize(Tensor image) => ResizeBatch(image.unsqueeze(0), Output.Height, Output.Width).squeeze(0);
+
+    /// <summary>
+    /// The one resize of the training and evaluation pipelines, for a batch [B, C, H, W]: bilinear, align_corners false, no
+    /// antialias (torchvision's tensor resize before 0.17). Multi-resolution batches use it too, so they match <c>eval --size</c>.
+    /// </summary>
+    internal static Tensor ResizeBatch(Tensor batch, int height, int width) =>
+        nn.functional.interpolate(batch, size: [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
 
     private float[] PerChannel(float[] values, string name)
     {
