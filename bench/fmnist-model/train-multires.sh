@@ -4,15 +4,17 @@
 # position table. No shift or flip augmentation (the resizing is the augmentation). Then evaluates it at 28x28 and 56x56.
 # Needs Debian's dataset-fashion-mnist. About 55 minutes on 2 cores; keep the machine otherwise idle for a fair time.
 # EPOCHS (default 19), MULTI_RES (default 56), MULTI_RES_PROB (default 0.1), AUGMENT (default none; e.g. "--crop-padding 2 --flip",
-# the shipped model's shift and flip) and OUT (default /tmp/fmnist-model; the run goes to $OUT/train-multires) override.
+# the shipped model's shift and flip), CONFIG (default config.json; e.g. config-hybrid-ln.json, the hybrid with a per-pixel
+# LayerNorm stem) and OUT (default /tmp/fmnist-model; the run goes to $OUT/train-multires) override.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${OUT:-/tmp/fmnist-model}/train-multires"
 EPOCHS="${EPOCHS:-19}"
+CONFIG="${CONFIG:-$HERE/config.json}"
 [ -e "$OUT/checkpoint.safetensors" ] && RESUME=--resume || RESUME=
 date -u
-"$ROOT/vitsharp" train --dataset fashion-mnist --config "$HERE/config.json" --out "$OUT" $RESUME \
+"$ROOT/vitsharp" train --dataset fashion-mnist --config "$CONFIG" --out "$OUT" $RESUME \
   --epochs "$EPOCHS" --batch 128 --lr 3e-3 --warmup-epochs 1 --weight-decay 0.05 --label-smoothing 0.1 \
   --mixup 0 --cutmix 0 --drop-path 0 ${AUGMENT:-} --multi-res ${MULTI_RES:-56} --multi-res-prob "${MULTI_RES_PROB:-0.1}" --threads 2 --seed 0
 for size in 28 56; do

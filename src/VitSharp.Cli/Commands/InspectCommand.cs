@@ -48,7 +48,7 @@ internal static class InspectCommand
         };
         if (a.ConvStem is { } stem)
             lines.Insert(4, $"patch embed   convolutional stem (hybrid): channels {string.Join("-", stem.Channels)}, strides {string.Join("-", stem.Strides)}, " +
-                $"kernels {string.Join("-", stem.KernelSizes)}, {(stem.Activation == StemActivation.Relu ? "ReLU" : "GELU")}{(stem.Proj ? ", 1x1 projection" : "")}; a token every {a.PatchSize} pixels");
+                $"kernels {string.Join("-", stem.KernelSizes)}, {(stem.Activation == StemActivation.Relu ? "ReLU" : "GELU")}, {VitConfigJson.StemNormName(stem.Norm)}{(stem.Proj ? ", 1x1 projection" : "")}; a token every {a.PatchSize} pixels");
         if (s.HintsSource is not null) lines.Add($"config        {s.HintsSource}");
         if (s.Labels is { Count: > 0 } labels) lines.Add($"labels        {labels.Count}: {string.Join(", ", labels.Take(5))}{(labels.Count > 5 ? ", ..." : "")}");
         lines.AddRange(s.Guesses.Select(g => $"guessed       {g}"));

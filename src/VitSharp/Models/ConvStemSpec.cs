@@ -8,9 +8,25 @@ public enum StemActivation
 }
 
 /// <summary>
+/// The normalisation after each of a convolutional stem's layers but the last, by timm's names for its norm layers
+/// (all under the key <c>bn</c>, all with eps 1e-5).
+/// </summary>
+public enum StemNorm
+{
+    /// <summary><c>batchnorm</c>: BatchNorm2d, momentum 0.1; normalises with the batch's statistics in training and the running ones in evaluation.</summary>
+    BatchNorm,
+
+    /// <summary><c>groupnorm1</c>: GroupNorm with one group (timm <c>GroupNorm1Act</c>): each image over all its channels and pixels.</summary>
+    GroupNorm1,
+
+    /// <summary><c>layernorm2d</c>: LayerNorm over the channels of each pixel (timm <c>LayerNormAct2d</c>).</summary>
+    LayerNorm2d,
+}
+
+/// <summary>
 /// The convolutional stem of a hybrid ViT (timm's <c>ConvStem</c> inside <c>HybridEmbed</c>): layer i is a
 /// <c>kernel × kernel</c> convolution with stride <c>Strides[i]</c> to <c>Channels[i]</c> channels, followed by
-/// BatchNorm and the activation, except the last, which is a bare convolution with a bias. Padding is timm's
+/// a normalisation (<see cref="Norm"/>, BatchNorm unless set) and the activation, except the last, which is a bare convolution with a bias. Padding is timm's
 /// default (<c>((stride - 1) + (kernel - 1)) / 2</c>, "same"-like) unless <see cref="Padding"/> sets it. Without
 /// <see cref="Proj"/> the last layer's channels are the tokens (timm <c>proj=False</c>); with it a 1×1 convolution
 /// maps them to the embedding width (timm <c>HybridEmbed.proj</c>, <c>patch_size=1</c>).
@@ -18,7 +34,7 @@ public enum StemActivation
 public sealed record ConvStemSpec
 {
     public ConvStemSpec(IReadOnlyList<int> channels, IReadOnlyList<int> strides, IReadOnlyList<int>? kernelSizes = null, int? padding = null,
-        StemActivation activation = StemActivation.Relu, bool proj = false)
+        StemActivation activation = StemActivation.Relu, bool proj = false, StemNorm norm = StemNorm.BatchNorm)
     {
         Channels = [.. channels];
         Strides = [.. strides];
@@ -26,6 +42,7 @@ public sealed record ConvStemSpec
         Padding = padding;
         Activation = activation;
         Proj = proj;
+        Norm = norm;
     }
 
     public IReadOnlyList<int> Channels { get; }
@@ -36,6 +53,12 @@ public sealed record ConvStemSpec
     public int? Padding { get; }
     public StemActivation Activation { get; }
     public bool Proj { get; }
+
+    /// <summary>
+    /// The normalisation between layers. Only <see cref="StemNorm.BatchNorm"/> keeps statistics across images, which ties a
+    /// model to the scale it was trained at (a batch of 56×56 images and one of 28×28 have different statistics).
+    /// </summary>
+    public StemNorm Norm { get; }
 
     public int Depth => Channels.Count;
 
@@ -64,7 +87,7 @@ public sealed record ConvStemSpec
 
     public bool Equals(ConvStemSpec? other) =>
         other is not null && Channels.SequenceEqual(other.Channels) && Strides.SequenceEqual(other.Strides) && KernelSizes.SequenceEqual(other.KernelSizes)
-        && Padding == other.Padding && Activation == other.Activation && Proj == other.Proj;
+        && Padding == other.Padding && Activation == other.Activation && Proj == other.Proj && Norm == other.Norm;
 
-    public override int GetHashCode() => HashCode.Combine(string.Join(",", Channels), string.Join(",", Strides), string.Join(",", KernelSizes), Padding, Activation, Proj);
+    public override int GetHashCode() => HashCode.Combine(string.Join(",", Channels), string.Join(",", Strides), string.Join(",", KernelSizes), Padding, Activation, Proj, Norm);
 }

@@ -100,6 +100,7 @@ public static class VitConfigJson
                 ["padding"] = stem.Padding,
                 ["act"] = stem.Activation == StemActivation.Relu ? "relu" : "gelu",
                 ["proj"] = stem.Proj,
+                ["norm"] = StemNormName(stem.Norm),
             };
         }
         return o.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -138,7 +139,8 @@ public static class VitConfigJson
         _ => throw new FormatException($"patch_embed '{value}' is not supported; expected 'conv', 'linear' or 'conv_stem'"),
     };
 
-    /// <summary><c>{"channels": [..], "strides": [..], "kernel_sizes": [..], "padding": N|null, "act": "relu"|"gelu", "proj": bool}</c>; kernel sizes default to 3.</summary>
+    /// <summary><c>{"channels": [..], "strides": [..], "kernel_sizes": [..], "padding": N|null, "act": "relu"|"gelu", "proj": bool, "norm": "batchnorm"|"groupnorm1"|"layernorm2d"}</c>;
+    /// kernel sizes default to 3, the norm to batchnorm (timm's ConvStem default).</summary>
     private static ConvStemSpec ReadConvStem(JsonNode node)
     {
         var o = node as JsonObject ?? throw new FormatException("'conv_stem' must be an object with 'channels' and 'strides'");
@@ -156,6 +158,21 @@ public static class VitConfigJson
                 "gelu" => StemActivation.Gelu,
                 var other => throw new FormatException($"conv_stem act '{other}' is not supported; expected 'relu' or 'gelu'"),
             },
-            o["proj"]?.GetValue<bool>() ?? false);
+            o["proj"]?.GetValue<bool>() ?? false,
+            o["norm"]?.GetValue<string>() switch
+            {
+                null or "batchnorm" => StemNorm.BatchNorm,
+                "groupnorm1" => StemNorm.GroupNorm1,
+                "layernorm2d" => StemNorm.LayerNorm2d,
+                var other => throw new FormatException($"conv_stem norm '{other}' is not supported; expected 'batchnorm', 'groupnorm1' or 'layernorm2d'"),
+            });
     }
+
+    /// <summary>timm's name of the norm layer (<c>timm.layers.get_norm_act_layer</c>).</summary>
+    public static string StemNormName(StemNorm norm) => norm switch
+    {
+        StemNorm.BatchNorm => "batchnorm",
+        StemNorm.GroupNorm1 => "groupnorm1",
+        _ => "layernorm2d",
+    };
 }

@@ -24,7 +24,7 @@ public sealed class HybridEmbed : PatchEmbedding
         Stem = stem;
         var layers = new ConvNormAct[stem.Depth];
         for (int i = 0, channels = inChans; i < stem.Depth; channels = stem.Channels[i], i++)
-            layers[i] = new ConvNormAct(channels, stem.Channels[i], stem.KernelSizes[i], stem.Strides[i], stem.PaddingOf(i), stem.Activation, last: i == stem.Depth - 1);
+            layers[i] = new ConvNormAct(channels, stem.Channels[i], stem.KernelSizes[i], stem.Strides[i], stem.PaddingOf(i), stem.Activation, last: i == stem.Depth - 1, stem.Norm);
         backbone = nn.ModuleList(layers);
         proj = stem.Proj ? nn.Conv2d(stem.Channels[^1], embedDim, 1) : null;
         RegisterComponents();

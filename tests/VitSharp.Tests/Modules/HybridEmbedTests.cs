@@ -36,6 +36,34 @@ public class HybridEmbedTests
         }
     }
 
+    [Theory]
+    [InlineData("vit_hybrid_convstem_groupnorm1", StemNorm.GroupNorm1)]
+    [InlineData("vit_hybrid_convstem_layernorm2d", StemNorm.LayerNorm2d)]
+    public void A_per_image_norm_keeps_no_statistics_so_training_mode_gives_the_evaluation_output(string name, StemNorm norm)
+    {
+        using var model = ModelParityTests.LoadModel(name);
+        Assert.Equal(norm, model.Config.ConvStem!.Norm);
+        Assert.DoesNotContain(model.state_dict().Keys, k => k.Contains("running_") || k.Contains("num_batches"));
+        Assert.Contains("patch_embed.backbone.0.bn.weight", model.state_dict().Keys);
+        using var io = Fixtures.Tensors("models", $"{name}.io.safetensors");
+        model.train();
+        using (no_grad())
+        using (var logits = model.call(io.Get("input.16x16")))
+            Fixtures.AssertClose(logits, io.Get("logits.16x16"), "training-mode logits of a per-image norm");
+    }
+
+    [Fact]
+    public void The_stem_norm_round_trips_and_an_unknown_one_is_refused_by_name()
+    {
+        string json = File.ReadAllText(Fixtures.Path_("models", "vit_hybrid_convstem_layernorm2d.json"));
+        var config = VitConfigJson.Parse(json, new VitConfig());
+        Assert.Equal(StemNorm.LayerNorm2d, config.ConvStem!.Norm);
+        Assert.Equal(config.ConvStem, VitConfigJson.Parse(VitConfigJson.Write(config), new VitConfig()).ConvStem);
+        Assert.NotEqual(config.ConvStem, new ConvStemSpec(config.ConvStem.Channels, config.ConvStem.Strides));
+        var error = Assert.Throws<FormatException>(() => VitConfigJson.Parse(json.Replace("\"layernorm2d\"", "\"instancenorm\""), new VitConfig()));
+        Assert.Contains("conv_stem norm 'instancenorm' is not supported", error.Message);
+    }
+
     [Fact]
     public void The_config_round_trips_through_json_with_its_stem()
     {
