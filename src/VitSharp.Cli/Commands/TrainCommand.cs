@@ -44,6 +44,7 @@ internal static class TrainCommand
         var layerDecay = new Option<double?>("--layer-decay") { Description = "layer-wise learning-rate decay for fine-tuning (e.g. 0.75)" };
         var multiRes = new Option<string[]>("--multi-res") { Description = "multi-resolution training: sizes (HxW or N, e.g. 40 56) a batch may be resized to; the model learns those grids through its resampled position table", AllowMultipleArgumentsPerToken = true };
         var multiResProb = Opt("--multi-res-prob", "probability that a batch is resized to one of --multi-res", 0.0);
+        var multiResFrom = Opt("--multi-res-from-epoch", "first epoch (1-based) whose batches may be resized to --multi-res; earlier ones train at the base size", 1);
         var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
         var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);
         var checkpointMinutes = Opt("--checkpoint-minutes", "also checkpoint mid-epoch this often (0 = after every step)", 10.0);
@@ -55,7 +56,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, cropPadding, flip, erasing, multiRes, multiResProb, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            rrcScaleMin, cropPadding, flip, erasing, multiRes, multiResProb, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -117,6 +118,8 @@ internal static class TrainCommand
             double multiResolutionProb = r.GetValue(multiResProb);
             if (multiResolutionProb > 0 && multiResolutions.Count == 0) throw new ArgumentException("--multi-res-prob needs the sizes of --multi-res");
             if (multiResolutions.Count > 0 && multiResolutionProb <= 0) throw new ArgumentException("--multi-res needs --multi-res-prob above 0");
+            int multiResolutionFrom = r.GetValue(multiResFrom);
+            if (multiResolutionFrom < 1) throw new ArgumentException($"--multi-res-from-epoch counts from 1, got {multiResolutionFrom}");
             // A size the model cannot take fails now with its reason, not at the first batch that draws it.
             foreach (var extra in multiResolutions) model.PatchEmbed.GridFor(extra);
             var augment = new AugmentOptions
@@ -132,6 +135,7 @@ internal static class TrainCommand
                 OutputSize = outputSize,
                 MultiResolutions = [.. multiResolutions.Select(g => (g.Height, g.Width))],
                 MultiResolutionProb = multiResolutionProb,
+                MultiResolutionFromEpoch = multiResolutionFrom - 1,
                 Mean = mean,
                 Std = std,
             };

@@ -51,6 +51,12 @@ public sealed record AugmentOptions
     /// <summary>The probability that a batch is resized to one of <see cref="MultiResolutions"/>.</summary>
     public double MultiResolutionProb { get; init; }
 
+    /// <summary>
+    /// The first epoch (0-based) whose batches may be resized; earlier epochs train at the output size only. Starting late
+    /// spends the costly large batches where the learning rate is low, after the features have formed at the base size.
+    /// </summary>
+    public int MultiResolutionFromEpoch { get; init; }
+
     /// <summary>Per-channel mean of <c>Normalize</c>; a single value applies to every channel.</summary>
     public float[] Mean { get; init; } = [0.5f];
 

@@ -40,6 +40,7 @@ public sealed class DataLoader
             throw new ArgumentException("Mixup and Cutmix alphas must be >= 0 and LabelSmoothing in [0, 1)", nameof(augment));
         if (augment.MultiResolutionProb is < 0 or > 1 || augment.MultiResolutionProb > 0 && augment.MultiResolutions.Count == 0)
             throw new ArgumentException($"MultiResolutionProb must be in [0, 1] and needs MultiResolutions, got {augment.MultiResolutionProb} with {augment.MultiResolutions.Count} sizes", nameof(augment));
+        ArgumentOutOfRangeException.ThrowIfNegative(augment.MultiResolutionFromEpoch, nameof(augment));
         foreach (var (height, width) in augment.MultiResolutions)
             if (height < 1 || width < 1) throw new ArgumentException($"multi-resolution size {height}x{width} must be positive", nameof(augment));
         _dataset = dataset;
@@ -186,7 +187,7 @@ public sealed class DataLoader
     /// </summary>
     private Tensor ResizeForResolution(Tensor x, int epoch, int b)
     {
-        if (_augment.MultiResolutionProb <= 0) return x;
+        if (_augment.MultiResolutionProb <= 0 || epoch < _augment.MultiResolutionFromEpoch) return x;
         var rng = CounterRng.For(_seed, epoch, CounterRng.Purpose.Resolution, b);
         if (rng.NextDouble() >= _augment.MultiResolutionProb) return x;
         var (height, width) = _augment.MultiResolutions[rng.Next(0, _augment.MultiResolutions.Count)];

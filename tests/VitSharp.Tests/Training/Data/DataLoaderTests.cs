@@ -160,6 +160,20 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void Multi_resolution_from_a_later_epoch_leaves_the_earlier_ones_alone_and_then_matches_the_always_on_loader()
+    {
+        var always = Everything with { MultiResolutions = [(40, 32)], MultiResolutionProb = 0.6 };
+        var late = always with { MultiResolutionFromEpoch = 2 };
+        // Before its start the late loader gives the plain batches; from it on, exactly the batches of the always-on one.
+        AssertSame(Run(new DataLoader(Sample, 32, true, 5, Everything), epoch: 1), Run(new DataLoader(Sample, 32, true, 5, late), epoch: 1));
+        var fromStart = Run(new DataLoader(Sample, 32, true, 5, late), epoch: 2);
+        var plain = Run(new DataLoader(Sample, 32, true, 5, Everything), epoch: 2);
+        Assert.Contains(fromStart.Zip(plain), pair => pair.First.Images.Length == 4 * pair.Second.Images.Length); // 40x32 against 20x16
+        AssertSame(Run(new DataLoader(Sample, 32, true, 5, always), epoch: 2), fromStart);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DataLoader(Sample, 8, true, 0, always with { MultiResolutionFromEpoch = -1 }));
+    }
+
+    [Fact]
     public void Options_that_cannot_work_are_refused()
     {
         Assert.Throws<ArgumentException>(() => new DataLoader(Sample, 8, true, 0, new AugmentOptions { Mean = [0.5f, 0.5f] }));
