@@ -58,7 +58,7 @@ internal static class ControlPeer
             }
             using var input = randn(batch, 3, h, w);
             var latencies = PassTimer.Time(() => { using var _ = NewDisposeScope(); Forward(input); },
-                a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5));
+                a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5), a.Double("--warmup-seconds", 5));
             Console.WriteLine(Timing.Result("torchsharp-control", a.Text("--arch"), $"{h}x{w}", batch, "fp32", threads, latencies).ToJsonString());
         }
         return 0;

@@ -45,7 +45,7 @@ internal static class OrtPeer
         var data = new float[batch * 3 * h * w];
         var random = new Random(0);
         for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
-        var latencies = PassTimer.Time(() => Forward(data, batch), a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5));
+        var latencies = PassTimer.Time(() => Forward(data, batch), a.Int("--warmup", 3), a.Int("--iterations", 10), a.Double("--seconds", 5), a.Double("--warmup-seconds", 5));
         var result = Timing.Result("onnxruntime", a.Text("--arch"), $"{h}x{w}", batch, "fp32", threads, latencies);
         result["version"] = typeof(InferenceSession).Assembly.GetName().Version?.ToString();
         Console.WriteLine(result.ToJsonString());

@@ -12,7 +12,8 @@ namespace VitSharp.Benchmarking;
 /// <param name="Warmup">Untimed passes first: they pay for the first-call costs (allocator, kernels, the resampled position table).</param>
 /// <param name="MinIterations">Timed passes at least.</param>
 /// <param name="MinSeconds">Keep timing until this much time has passed (and <paramref name="MinIterations"/> are done).</param>
-public sealed record InferenceBenchmarkCase(GridSize Size, int Batch, ScalarType DType, int Warmup = 3, int MinIterations = 10, double MinSeconds = 3);
+/// <param name="WarmupSeconds">Keep warming up until this much time has passed (see <see cref="PassTimer"/> for why).</param>
+public sealed record InferenceBenchmarkCase(GridSize Size, int Batch, ScalarType DType, int Warmup = 3, int MinIterations = 10, double MinSeconds = 3, double WarmupSeconds = 5);
 
 /// <summary>The timing of one <see cref="InferenceBenchmarkCase"/>.</summary>
 /// <param name="Case">What was timed.</param>
@@ -56,7 +57,7 @@ public static class InferenceBenchmark
         using var input = randn([benchCase.Batch, model.Config.InChans, benchCase.Size.Height, benchCase.Size.Width], dtype: benchCase.DType, device: device);
         List<double> latencies;
         using (inference_mode())
-            latencies = PassTimer.Time(() => Pass(model, input, device), benchCase.Warmup, benchCase.MinIterations, benchCase.MinSeconds);
+            latencies = PassTimer.Time(() => Pass(model, input, device), benchCase.Warmup, benchCase.MinIterations, benchCase.MinSeconds, benchCase.WarmupSeconds);
         return new InferenceBenchmarkResult(benchCase, latencies.Count, latencies, VitFlops.PerImage(model.Config, benchCase.Size));
     }
 

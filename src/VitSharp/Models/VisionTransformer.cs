@@ -182,6 +182,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         ClearPosEmbedCache();
     }
 
+    /// <summary>
+    /// Whether every block's attention runs the fused <c>scaled_dot_product_attention</c> kernel (the default) or the
+    /// explicit matmul-softmax-matmul path (timm's <c>fused_attn</c>). Both compute the same function; which is faster
+    /// depends on the sequence length and head size.
+    /// </summary>
+    public bool FusedAttention
+    {
+        get => blocks.All(b => b.Attn.FusedAttention);
+        set { foreach (var block in blocks) block.Attn.FusedAttention = value; }
+    }
+
     /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>
     public IReadOnlySet<string> NoWeightDecay() => new HashSet<string> { "pos_embed", "cls_token", "reg_token" };
 

@@ -6,8 +6,10 @@ namespace VitSharp.Modules;
 
 /// <summary>
 /// Multi-head self-attention with a packed <c>qkv</c> projection (timm <c>Attention</c>):
-/// <c>softmax(q·kᵀ/√d)·v</c>. The normal path uses the fused <c>scaled_dot_product_attention</c>;
-/// <see cref="ForwardWithAttention"/> computes the same thing explicitly and also returns the probabilities.
+/// <c>softmax(q·kᵀ/√d)·v</c>. By default the fused <c>scaled_dot_product_attention</c> computes it; with
+/// <see cref="FusedAttention"/> off (timm's <c>fused_attn = False</c>) two batched matmuls and a softmax do, which is
+/// faster on a CPU for some short sequences. <see cref="ForwardWithAttention"/> always takes the explicit path, since it
+/// also returns the probabilities.
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
 {
@@ -20,6 +22,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
 
     public int NumHeads { get; }
     public long HeadDim { get; }
+
+    /// <summary>Whether <see cref="forward"/> uses the fused kernel (true, the default) or the explicit matmul path.</summary>
+    public bool FusedAttention { get; set; } = true;
 
     public Attention(long dim, int numHeads, bool qkvBias, double attnDropRate, double projDropRate) : base(nameof(Attention))
     {
@@ -38,7 +43,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (q, k, v) = SplitHeads(x);
-        var context = nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0);
+        var context = FusedAttention
+            ? nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0)
+            : attn_drop.call(Probabilities(q, k)).matmul(v);
         return Project(context, x).MoveToOuterDisposeScope();
     }
 
@@ -47,11 +54,13 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (q, k, v) = SplitHeads(x);
-        var probabilities = (q * Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
+        var probabilities = Probabilities(q, k);
         var context = attn_drop.call(probabilities).matmul(v);
         var output = Project(context, x);
         return (output.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
+
+    private Tensor Probabilities(Tensor q, Tensor k) => (q * Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
 
     private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor x)
     {

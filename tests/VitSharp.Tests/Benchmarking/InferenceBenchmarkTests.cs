@@ -14,13 +14,28 @@ public class InferenceBenchmarkTests
     public void Times_at_least_the_asked_passes_and_reports_consistent_figures()
     {
         using var model = ModelParityTests.LoadModel("vit_timm_rect");
-        var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(24, 56), Batch: 3, ScalarType.Float32, Warmup: 1, MinIterations: 4, MinSeconds: 0));
+        var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(24, 56), Batch: 3, ScalarType.Float32, Warmup: 1, MinIterations: 4, MinSeconds: 0, WarmupSeconds: 0));
         Assert.Equal(4, result.Iterations);
         Assert.All(result.LatenciesMs, ms => Assert.True(ms > 0));
         Assert.InRange(result.P50Ms, result.LatenciesMs.Min(), result.P95Ms);
         Assert.Equal(result.LatenciesMs.Max(), result.P95Ms);
         Assert.Equal(4 * 3 / result.TotalSeconds, result.ImagesPerSecond, 6);
         Assert.Equal(VitFlops.PerImage(model.Config, new GridSize(24, 56)) * result.ImagesPerSecond / 1e9, result.Gflops, 6);
+    }
+
+    [Fact]
+    public void The_warm_up_lasts_both_its_passes_and_its_seconds_and_is_not_timed()
+    {
+        int calls = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var latencies = PassTimer.Time(() => { calls++; Thread.Sleep(5); }, warmup: 2, minIterations: 3, minSeconds: 0, warmupSeconds: 0.1);
+        double warmSeconds = clock.Elapsed.TotalSeconds - latencies.Sum() / 1000;
+        Assert.Equal(3, latencies.Count);
+        Assert.True(calls - latencies.Count > 2, $"{calls - latencies.Count} warm-up passes: the 0.1 s of 5 ms passes needs more than the 2 asked");
+        Assert.InRange(warmSeconds, 0.1, 2.0);
+        calls = 0;
+        PassTimer.Time(() => { calls++; }, warmup: 2, minIterations: 3, minSeconds: 0, warmupSeconds: 0);
+        Assert.Equal(5, calls);
     }
 
     [Fact]

@@ -12,13 +12,13 @@ public class BenchCliTests
     public void Json_gives_one_object_per_configuration_with_the_documented_fields()
     {
         var (code, stdout, err) = Run("bench", "--arch", "vit_tiny_patch16_224", "--size", "32", "48x32", "--batch", "1", "2",
-            "--dtype", "fp32", "bf16", "--warmup", "1", "--iterations", "2", "--seconds", "0", "--threads", "1", "--json");
+            "--dtype", "fp32", "bf16", "--attention", "fused", "math", "--warmup", "1", "--warmup-seconds", "0", "--iterations", "2", "--seconds", "0", "--threads", "1", "--json");
         Assert.True(code == 0, err);
         var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
-        Assert.Equal(2 * 2 * 2, rows.Count);
+        Assert.Equal(2 * 2 * 2 * 2, rows.Count);
         foreach (var row in rows)
         {
-            foreach (string key in new[] { "arch", "size", "batch", "dtype", "threads", "images_per_s", "p50_ms", "p95_ms", "gflops" })
+            foreach (string key in new[] { "arch", "size", "batch", "dtype", "attention", "threads", "images_per_s", "p50_ms", "p95_ms", "gflops" })
                 Assert.True(row.ContainsKey(key), $"missing {key} in {row.ToJsonString()}");
             Assert.Equal("vit_tiny_patch16_224", (string)row["arch"]!);
             Assert.Equal(1, (int)row["threads"]!);
@@ -27,6 +27,7 @@ public class BenchCliTests
         }
         Assert.Equal(["32x32", "48x32"], rows.Select(r => (string)r["size"]!).Distinct().Order());
         Assert.Equal(["bf16", "fp32"], rows.Select(r => (string)r["dtype"]!).Distinct().Order());
+        Assert.Equal(["fused", "math"], rows.Select(r => (string)r["attention"]!).Distinct().Order());
     }
 
     [Fact]
@@ -34,17 +35,18 @@ public class BenchCliTests
     {
         string weights = Fixtures.Path_("models", "vit_timm_rect.weights.safetensors");
         var (code, stdout, err) = Run("bench", "--weights", weights, "--config", Fixtures.Path_("models", "vit_timm_rect.json"),
-            "--batch", "2", "--iterations", "2", "--seconds", "0", "--warmup", "0");
+            "--batch", "2", "--iterations", "2", "--seconds", "0", "--warmup", "0", "--warmup-seconds", "0");
         Assert.True(code == 0, err);
         var lines = Lines(stdout);
         Assert.Contains("vit_timm_rect.weights.safetensors on cpu", lines[0]);
         Assert.StartsWith("size", lines[1]);
-        Assert.Matches(@"^32x48\s+2\s+fp32\s+\d", lines[2]);
+        Assert.Matches(@"^32x48\s+2\s+fp32\s+fused\s+\d", lines[2]);
     }
 
     [Theory]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--size", "33" }, "not divisible by the patch size 16")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--dtype", "fp8" }, "--dtype 'fp8' is not supported")]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--attention", "flash" }, "--attention 'flash' is not supported")]
     [InlineData(new[] { "bench" }, "give --arch NAME")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--batch", "0" }, "--batch needs positive")]
     public void Bad_options_fail_with_the_reason(string[] args, string reason)

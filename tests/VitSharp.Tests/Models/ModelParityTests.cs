@@ -38,7 +38,7 @@ public class ModelParityTests
         return model;
     }
 
-    /// <summary>Max |error| of each output the fixture has for this input size (fused and explicit attention paths both checked).</summary>
+    /// <summary>Max |error| of each output the fixture has for this input size (the fused and explicit attention paths, and forward with <see cref="VisionTransformer.FusedAttention"/> off).</summary>
     internal static Dictionary<string, double> MeasureErrors(string name, VisionTransformer model, SafeTensorsFile io, string size)
     {
         var outputs = Fixtures.Json("models", $"{name}.json")["outputs"]!.AsArray().Select(o => o!.GetValue<string>()).ToHashSet();
@@ -51,6 +51,9 @@ public class ModelParityTests
         {
             errors["logits"] = Fixtures.MaxAbsDiff(model.ForwardHead(features), io.Get($"logits.{size}"));
             errors["logits (fused attention)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+            model.FusedAttention = false;
+            errors["logits (math attention in forward)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+            model.FusedAttention = true;
         }
         if (outputs.Contains("cls_features"))
             errors["cls_features"] = Fixtures.MaxAbsDiff(model.ForwardHead(features, preLogits: true), io.Get($"cls_features.{size}"));
