@@ -176,12 +176,14 @@ public sealed class CliTests : IDisposable
         Assert.Equal(4, Directory.GetDirectories(folder, "attention-*").Count(d => File.Exists(Path.Combine(d, "mean.png"))));
     }
 
-    [Fact]
-    public void The_committed_hybrid_model_loads_from_its_own_metadata_and_classifies_the_sample()
+    [Theory]
+    [InlineData("fmnist-hybrid-vit")] // BatchNorm stem: running statistics in the file
+    [InlineData("fmnist-hybrid-ln")] // LayerNorm2d stem: the norm named in the config metadata
+    public void The_committed_hybrid_models_load_from_their_own_metadata_and_classify_the_sample(string model)
     {
         string root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "VitSharp.slnx"))) root = Path.GetDirectoryName(root.TrimEnd(Path.DirectorySeparatorChar))!;
-        string weights = Path.Combine(root, "models", "fmnist-hybrid-vit", "model.safetensors");
+        string weights = Path.Combine(root, "models", model, "model.safetensors");
         var (code, json, err) = Run("eval", "--weights", weights, "--dataset", "fashion-mnist:sample", "--limit", "200", "--json");
         Assert.True(code == 0, err);
         Assert.True((double)System.Text.Json.Nodes.JsonNode.Parse(json)!["accuracy"]! > 0.85, json);
