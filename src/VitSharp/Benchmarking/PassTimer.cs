@@ -12,7 +12,7 @@ namespace VitSharp.Benchmarking;
 /// background thread (tiered compilation). On a 2-core machine that thread takes a core from libtorch's two OpenMP
 /// threads, whose barriers then spin, and a small model ran at a third of its speed for a dozen passes after a
 /// 3-pass warm-up (Fashion-MNIST hybrid, batch 128: about 500 against 1,300–1,500 images/s; after 2 s of warm-up
-/// still 500–700, after 5 s the steady rate).
+/// still 500–700, after 5 s the steady rate; with <c>DOTNET_TieredCompilation=0</c> the slow phase did not occur).
 /// </remarks>
 public static class PassTimer
 {
