@@ -31,7 +31,14 @@ PEERS="$HERE/Peers/bin/Release/net10.0/Peers"
 VITSHARP="$ROOT/src/VitSharp.Cli/bin/Release/net10.0/VitSharp.Cli"
 
 echo "== weights, PyTorch check outputs and ONNX exports"
-[ -e "$OUT/models/vit_base_patch16_224_224x320.onnx" ] || pytorch "$HERE/peers.py" --out "$OUT/models" --batch 1 --iterations 1 --seconds 0 --warmup 0 > /dev/null
+# The exports are reused only if they came from the same model code: after a change to the ViT or its seeded
+# initialisation, stale ONNX files would hold other weights than the ones every other peer loads.
+STAMP=$(cat "$HERE/peers.py" "$ROOT/bench/train-throughput/train_pytorch.py" | sha256sum | cut -d' ' -f1)
+if [ ! -e "$OUT/models/vit_base_patch16_224_224x320.onnx" ] || [ "$(cat "$OUT/models/export.stamp" 2>/dev/null)" != "$STAMP" ]; then
+  rm -f "$OUT/models/"*.onnx "$OUT/models/export.stamp"
+  pytorch "$HERE/peers.py" --out "$OUT/models" --batch 1 --iterations 1 --seconds 0 --warmup 0 > /dev/null
+  echo "$STAMP" > "$OUT/models/export.stamp"
+fi
 
 # bf16 only where the CPU has bf16 instructions: elsewhere libtorch falls back to scalar kernels (a 2048 bf16 matmul
 # ran at about 0.1 GFLOP/s on an AVX2-only CPU), and the issue's bf16 targets are for AMX/AVX-512-BF16 CPUs.
