@@ -42,8 +42,11 @@ internal static class TrainCommand
         var ema = Opt("--ema", "EMA decay of the weights (0 = no EMA)", 0.0);
         var emaWarmup = new Option<bool>("--ema-warmup") { Description = "EMA decay min(decay, (1+t)/(10+t)) for early updates" };
         var layerDecay = new Option<double?>("--layer-decay") { Description = "layer-wise learning-rate decay for fine-tuning (e.g. 0.75)" };
+        var zoom = new Option<double[]>("--zoom") { Description = "zoom-in crops: factors (e.g. 2) an image may be enlarged by before a window of the training size is cut from it; teaches a convolutional stem what the model meets at that multiple of its size, at no extra cost", AllowMultipleArgumentsPerToken = true };
+        var zoomProb = Opt("--zoom-prob", "probability that an image is zoomed by one of --zoom", 0.0);
         var multiRes = new Option<string[]>("--multi-res") { Description = "multi-resolution training: sizes (HxW or N, e.g. 40 56) a batch may be resized to; the model learns those grids through its resampled position table", AllowMultipleArgumentsPerToken = true };
         var multiResProb = Opt("--multi-res-prob", "probability that a batch is resized to one of --multi-res", 0.0);
+        var multiResSamePixels = new Option<bool>("--multi-res-same-pixels") { Description = "a resized batch keeps only as many images as hold the pixels of a base batch (NaViT's fixed token budget): a 2x step then costs about one base step" };
         var multiResFrom = Opt("--multi-res-from-epoch", "first epoch (1-based) whose batches may be resized to --multi-res; earlier ones train at the base size", 1);
         var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
         var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);
@@ -56,7 +59,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, cropPadding, flip, erasing, multiRes, multiResProb, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -118,8 +121,13 @@ internal static class TrainCommand
             double multiResolutionProb = r.GetValue(multiResProb);
             if (multiResolutionProb > 0 && multiResolutions.Count == 0) throw new ArgumentException("--multi-res-prob needs the sizes of --multi-res");
             if (multiResolutions.Count > 0 && multiResolutionProb <= 0) throw new ArgumentException("--multi-res needs --multi-res-prob above 0");
+            if (r.GetValue(multiResSamePixels) && multiResolutions.Count == 0) throw new ArgumentException("--multi-res-same-pixels needs the sizes of --multi-res");
             int multiResolutionFrom = r.GetValue(multiResFrom);
             if (multiResolutionFrom < 1) throw new ArgumentException($"--multi-res-from-epoch counts from 1, got {multiResolutionFrom}");
+            var zoomFactors = r.GetValue(zoom) ?? [];
+            double zoomProbability = r.GetValue(zoomProb);
+            if (zoomProbability > 0 && zoomFactors.Length == 0) throw new ArgumentException("--zoom-prob needs the factors of --zoom");
+            if (zoomFactors.Length > 0 && zoomProbability <= 0) throw new ArgumentException("--zoom needs --zoom-prob above 0");
             // A size the model cannot take fails now with its reason, not at the first batch that draws it.
             foreach (var extra in multiResolutions) model.PatchEmbed.GridFor(extra);
             var augment = new AugmentOptions
@@ -127,6 +135,8 @@ internal static class TrainCommand
                 RandomResizedCrop = r.GetValue(rrcScaleMin) is not null,
                 ScaleMin = r.GetValue(rrcScaleMin) ?? 0.08,
                 CropPadding = r.GetValue(cropPadding),
+                ZoomFactors = zoomFactors,
+                ZoomProb = zoomProbability,
                 HorizontalFlip = r.GetValue(flip),
                 RandomErasing = r.GetValue(erasing),
                 Mixup = r.GetValue(mixup),
@@ -135,6 +145,7 @@ internal static class TrainCommand
                 OutputSize = outputSize,
                 MultiResolutions = [.. multiResolutions.Select(g => (g.Height, g.Width))],
                 MultiResolutionProb = multiResolutionProb,
+                MultiResolutionSamePixels = r.GetValue(multiResSamePixels),
                 MultiResolutionFromEpoch = multiResolutionFrom - 1,
                 Mean = mean,
                 Std = std,

@@ -2,7 +2,7 @@ namespace VitSharp.Training.Data;
 
 /// <summary>
 /// Training augmentation, timm's names and defaults. Per image, in this order: RandomResizedCrop (or a plain resize to
-/// <see cref="OutputSize"/>), padded random crop, horizontal flip, normalise, random erasing; per batch: Mixup or CutMix and label smoothing.
+/// <see cref="OutputSize"/>), zoom-in crop, padded random crop, horizontal flip, normalise, random erasing; per batch: Mixup or CutMix and label smoothing.
 /// The default options do nothing but normalise with 0.5 / 0.5.
 /// </summary>
 public sealed record AugmentOptions
@@ -19,6 +19,18 @@ public sealed record AugmentOptions
     /// (the classic CIFAR / Fashion-MNIST augmentation, gentler than RandomResizedCrop on small centred images); 0 = off.
     /// </summary>
     public int CropPadding { get; init; }
+
+    /// <summary>
+    /// Zoom-in crops: with probability <see cref="ZoomProb"/> the image (after the crop-and-resize step) is enlarged by one
+    /// of these factors, chosen uniformly, with the same bilinear resize the evaluation uses for other sizes, and a window
+    /// of the output size is cut from it at a uniform offset. The model then sees, at its training grid and cost, the local
+    /// statistics of an image enlarged by that factor: what a convolutional stem meets when the model is run at that
+    /// multiple of its size. Factors must be at least 1. Empty = off.
+    /// </summary>
+    public IReadOnlyList<double> ZoomFactors { get; init; } = [];
+
+    /// <summary>The probability that an image is zoomed by one of <see cref="ZoomFactors"/>.</summary>
+    public double ZoomProb { get; init; }
 
     /// <summary>Mirror left-right with probability 0.5.</summary>
     public bool HorizontalFlip { get; init; }
@@ -50,6 +62,14 @@ public sealed record AugmentOptions
 
     /// <summary>The probability that a batch is resized to one of <see cref="MultiResolutions"/>.</summary>
     public double MultiResolutionProb { get; init; }
+
+    /// <summary>
+    /// A resized batch keeps only its first ⌊B·H0·W0 / (H·W)⌋ images (at least 1), the pixels (and patch tokens) of one
+    /// batch at the base size, as NaViT packs a fixed token budget. A 56×56 step of a 28×28 model then costs about one
+    /// base step instead of eight or nine, so the larger grid can be shown often for little time; the images left out
+    /// are seen in other epochs.
+    /// </summary>
+    public bool MultiResolutionSamePixels { get; init; }
 
     /// <summary>
     /// The first epoch (0-based) whose batches may be resized; earlier epochs are exactly those of a run without

@@ -78,5 +78,6 @@ internal struct CounterRng
         Sample = 2,
         Batch = 3,
         Resolution = 4,
+        Zoom = 5,
     }
 }

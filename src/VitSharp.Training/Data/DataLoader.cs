@@ -177,6 +177,11 @@ public sealed class DataLoader
         int classes = _dataset.Labels.Count;
         var targets = tensor(mix.Targets(labels, classes, _augment.LabelSmoothing), [size, classes]);
         var labelTensor = tensor(Array.ConvertAll(labels, l => (long)l), [size]);
+        if (x.shape[0] < size)
+        {
+            targets = targets.narrow(0, 0, x.shape[0]);
+            labelTensor = labelTensor.narrow(0, 0, x.shape[0]);
+        }
         return new Batch(x.DetachFromDisposeScope(), targets.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope());
     }
 
@@ -184,6 +189,8 @@ public sealed class DataLoader
     /// Multi-resolution training: batch <paramref name="b"/> resized to one of the sizes, or left alone, drawn from its own
     /// (seed, epoch, batch) stream so switching it on changes no other random choice. The images are normalised already;
     /// bilinear weights sum to one, so this equals resizing before normalising, as the evaluation at that size does.
+    /// With <see cref="AugmentOptions.MultiResolutionSamePixels"/> a resized batch keeps only its first images (the caller
+    /// cuts targets and labels to match).
     /// </summary>
     private Tensor ResizeForResolution(Tensor x, int epoch, int b)
     {
@@ -192,6 +199,13 @@ public sealed class DataLoader
         if (rng.NextDouble() >= _augment.MultiResolutionProb) return x;
         var (height, width) = _augment.MultiResolutions[rng.Next(0, _augment.MultiResolutions.Count)];
         if (height == x.shape[2] && width == x.shape[3]) return x;
+        if (_augment.MultiResolutionSamePixels)
+        {
+            // The first images of the batch, as many as hold the pixels of a full batch at the base size: the step then
+            // costs about what a base step costs instead of (H·W / H0·W0) times it.
+            long keep = Math.Clamp(x.shape[0] * x.shape[2] * x.shape[3] / ((long)height * width), 1, x.shape[0]);
+            x = x.narrow(0, 0, keep);
+        }
         return SampleAugmenter.ResizeBatch(x, height, width);
     }
 }

@@ -32,6 +32,10 @@ internal sealed class SampleAugmenter
         _std = PerChannel(options.Std, nameof(options.Std));
         if (options.RandomResizedCrop && !(options.ScaleMin > 0 && options.ScaleMin <= 1 && options.RatioMin > 0 && options.RatioMin <= options.RatioMax))
             throw new ArgumentException($"RandomResizedCrop needs 0 < ScaleMin <= 1 and 0 < RatioMin <= RatioMax, got {options.ScaleMin}, {options.RatioMin}, {options.RatioMax}");
+        if (options.ZoomProb is < 0 or > 1 || options.ZoomProb > 0 && options.ZoomFactors.Count == 0)
+            throw new ArgumentException($"ZoomProb must be in [0, 1] and needs ZoomFactors, got {options.ZoomProb} with {options.ZoomFactors.Count} factors");
+        foreach (double factor in options.ZoomFactors)
+            if (!(factor >= 1 && factor <= 16)) throw new ArgumentException($"zoom factors must be between 1 and 16, got {factor}");
         if (options.CropPadding < 0) throw new ArgumentException($"CropPadding must be 0 or more, got {options.CropPadding}");
     }
 
@@ -50,6 +54,7 @@ internal sealed class SampleAugmenter
         {
             image = Resize(image);
         }
+        if (_options.ZoomProb > 0) image = ZoomIn(image, epoch, index);
         if (_options.CropPadding > 0) image = PaddedRandomCrop(image, ref rng);
         if (_options.HorizontalFlip && rng.NextDouble() < 0.5) image = image.flip(2);
         image = (image - tensor(_mean).view(_channels, 1, 1)) / tensor(_std).view(_channels, 1, 1);
@@ -60,6 +65,21 @@ internal sealed class SampleAugmenter
             image.narrow(1, erase.Top, erase.Height).narrow(2, erase.Left, erase.Width).copy_(noise);
         }
         return image;
+    }
+
+    /// <summary>
+    /// The zoom-in crop of <see cref="AugmentOptions.ZoomFactors"/>. Its draws come from their own stream, so turning it on
+    /// changes no other random choice of the image.
+    /// </summary>
+    private Tensor ZoomIn(Tensor image, int epoch, int index)
+    {
+        var rng = CounterRng.For(_seed, epoch, CounterRng.Purpose.Zoom, index);
+        if (rng.NextDouble() >= _options.ZoomProb) return image;
+        double factor = _options.ZoomFactors[rng.Next(0, _options.ZoomFactors.Count)];
+        int height = (int)Math.Round(Output.Height * factor), width = (int)Math.Round(Output.Width * factor);
+        var enlarged = ResizeBatch(image.unsqueeze(0), height, width).squeeze(0);
+        int top = rng.Next(0, height - Output.Height + 1), left = rng.Next(0, width - Output.Width + 1);
+        return enlarged.narrow(1, top, Output.Height).narrow(2, left, Output.Width);
     }
 
     /// <summary>torchvision's RandomCrop with zero padding: top and left uniform in [0, 2p], drawn top first as its get_params does.</summary>

@@ -35,14 +35,14 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
-    public void Multi_resolution_training_runs_and_a_size_the_model_cannot_take_is_refused_before_training()
+    public void Multi_resolution_and_zoom_training_runs_and_bad_sizes_or_factors_are_refused_before_training()
     {
         string config = Path.Combine(work, "tiny.json");
         File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
         string[] Args(string outDir, params string[] extra) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
             "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", .. extra];
 
-        var (code, stdout, err) = Run(Args(Path.Combine(work, "multi"), "--multi-res", "14", "42x21", "--multi-res-prob", "1"));
+        var (code, stdout, err) = Run(Args(Path.Combine(work, "multi"), "--multi-res", "14", "42x21", "--multi-res-prob", "1", "--zoom", "2", "1.5", "--zoom-prob", "0.5"));
         Assert.True(code == 0, err);
         Assert.Contains("epoch 1:", stdout);
 
@@ -54,6 +54,13 @@ public sealed class TrainCliTests : IDisposable
         (code, _, err) = Run(Args(refusedDir, "--multi-res-prob", "0.5"));
         Assert.Equal(CliApp.Failure, code);
         Assert.Contains("--multi-res", err);
+        (code, _, err) = Run(Args(refusedDir, "--zoom", "2"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("--zoom-prob", err);
+        (code, _, err) = Run(Args(refusedDir, "--zoom", "0.5", "--zoom-prob", "0.5"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("zoom factors must be between 1 and 16", err);
+        Assert.False(Directory.Exists(refusedDir));
     }
 
     [Fact]

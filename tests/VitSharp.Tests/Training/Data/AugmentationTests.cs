@@ -144,6 +144,39 @@ public class AugmentationTests
     }
 
     [Fact]
+    public void Zoom_cuts_a_window_of_the_enlarged_image_and_changes_no_other_choice()
+    {
+        var data = FashionMnist.Open("fashion-mnist:sample", "test");
+        var raw = new AugmentOptions { Mean = [0f], Std = [1f] };
+        using var plain = new DataLoader(data, 40, false, 0, raw, workers: 0).Epoch(0).First();
+        using var zoomed = new DataLoader(data, 40, false, 0, raw with { ZoomFactors = [2.0], ZoomProb = 1 }, workers: 0).Epoch(0).First();
+        var offsets = new HashSet<(int, int)>();
+        for (int i = 0; i < 40; i++)
+        {
+            // The eval-time resize of the whole image to 56x56, then the window that reproduces the output.
+            using var enlarged = TorchSharp.torch.nn.functional.interpolate(plain.Images[i].unsqueeze(0), size: [56, 56],
+                mode: TorchSharp.torch.InterpolationMode.Bilinear, align_corners: false).squeeze(0)[0];
+            var match = (from top in Enumerable.Range(0, 29)
+                         from left in Enumerable.Range(0, 29)
+                         where enlarged.narrow(0, top, 28).narrow(1, left, 28).equal(zoomed.Images[i][0]).all().item<bool>()
+                         select (top, left)).ToList();
+            Assert.NotEmpty(match);
+            offsets.Add(match[0]);
+        }
+        Assert.True(offsets.Count >= 30, $"only {offsets.Count} distinct windows in 40 images");
+
+        // At probability 0.5 with shifts and flips on: the images left alone are exactly those of a run without zoom.
+        var shiftFlip = raw with { CropPadding = 2, HorizontalFlip = true };
+        using var without = new DataLoader(data, 40, false, 0, shiftFlip, workers: 0).Epoch(0).First();
+        using var half = new DataLoader(data, 40, false, 0, shiftFlip with { ZoomFactors = [2.0], ZoomProb = 0.5 }, workers: 0).Epoch(0).First();
+        int same = Enumerable.Range(0, 40).Count(i => without.Images[i].equal(half.Images[i]).all().item<bool>());
+        Assert.InRange(same, 10, 30);
+
+        Assert.Throws<ArgumentException>(() => new DataLoader(data, 4, false, 0, raw with { ZoomFactors = [0.5], ZoomProb = 0.5 }, workers: 0).Epoch(0).First());
+        Assert.Throws<ArgumentException>(() => new DataLoader(data, 4, false, 0, raw with { ZoomProb = 0.5 }, workers: 0).Epoch(0).First());
+    }
+
+    [Fact]
     public void Random_erasing_fills_one_box_with_noise()
     {
         var (plain, _, _) = Batch(new AugmentOptions(), seed: 2);

@@ -160,6 +160,30 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void Same_pixel_multi_resolution_keeps_the_first_images_of_a_resized_batch()
+    {
+        // Base 20x16: a 40x32 batch keeps a quarter of its images (8 of 32); a 12x8 batch, smaller than the base, keeps all.
+        var options = Everything with { MultiResolutions = [(40, 32), (12, 8)], MultiResolutionProb = 0.6 };
+        var full = new DataLoader(Sample, 32, shuffle: true, seed: 5, options);
+        var budget = new DataLoader(Sample, 32, shuffle: true, seed: 5, options with { MultiResolutionSamePixels = true });
+        var seen = new HashSet<long>();
+        foreach (var (f, m) in full.Epoch(1).Zip(budget.Epoch(1)))
+            using (f)
+            using (m)
+            {
+                long count = f.Labels.shape[0], keep = f.Images.shape[2] == 40 ? count / 4 : count;
+                seen.Add(m.Images.shape[0]);
+                Assert.Equal(keep, m.Images.shape[0]);
+                Assert.Equal(keep, m.Targets.shape[0]);
+                Assert.Equal(f.Labels.data<long>().Take((int)keep).ToArray(), m.Labels.data<long>().ToArray());
+                Assert.True(f.Targets.narrow(0, 0, keep).equal(m.Targets).all().item<bool>());
+                Assert.True(f.Images.narrow(0, 0, keep).equal(m.Images).all().item<bool>());
+            }
+        Assert.Contains(8, seen);
+        Assert.Contains(32, seen);
+    }
+
+    [Fact]
     public void Multi_resolution_from_a_later_epoch_leaves_the_earlier_ones_alone_and_then_matches_the_always_on_loader()
     {
         var always = Everything with { MultiResolutions = [(40, 32)], MultiResolutionProb = 0.6 };
