@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using VitSharp.Native;
 
 namespace VitSharp.Training;
 
@@ -53,13 +54,13 @@ public sealed class AdamW : IDisposable
                 if (grad is null) continue;
                 var state = states[name];
                 state.Step++;
-                parameter.mul_(1 - groupLr * group.WeightDecay);
+                parameter.TimesInPlace(1 - groupLr * group.WeightDecay);
                 double biasCorrection1 = 1 - Math.Pow(Beta1, state.Step);
                 double biasCorrection2 = 1 - Math.Pow(Beta2, state.Step);
-                state.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-                state.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-                var denom = state.ExpAvgSq.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(Eps);
-                parameter.addcdiv_(state.ExpAvg, denom, value: -groupLr / biasCorrection1);
+                state.ExpAvg.TimesInPlace(Beta1).AddInPlace(grad, alpha: 1 - Beta1);
+                state.ExpAvgSq.TimesInPlace(Beta2).AddcmulInPlace(grad, grad, value: 1 - Beta2);
+                var denom = state.ExpAvgSq.sqrt().DivideInPlace(Math.Sqrt(biasCorrection2)).AddInPlace(Eps);
+                parameter.AddcdivInPlace(state.ExpAvg, denom, value: -groupLr / biasCorrection1);
             }
         }
     }

@@ -43,10 +43,13 @@ public sealed class ModelEma : IDisposable
         double decay = CurrentDecay;
         using (no_grad())
         {
+            // One weight tensor for every pair, held by this frame until the last lerp_ has returned: a number passed
+            // as the weight would become a temporary tensor that a garbage collection can free mid-call (see KeptScalars).
+            using var weight = tensor(1 - decay);
             // Integer buffers (none in a ViT today) are copied, not averaged.
             foreach (var (ema, live) in pairs)
             {
-                if (ema.is_floating_point()) ema.lerp_(live, 1 - decay);
+                if (ema.is_floating_point()) ema.lerp_(live, weight);
                 else ema.copy_(live);
             }
         }

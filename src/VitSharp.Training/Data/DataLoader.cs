@@ -171,7 +171,7 @@ public sealed class DataLoader
         }
         else if (mix.Lam != 1.0)
         {
-            x = x * mix.Lam + x.flip(0) * (1 - mix.Lam);
+            x = x.Times(mix.Lam).Plus(x.flip(0).Times(1 - mix.Lam));
         }
         x = ResizeForResolution(x, epoch, b);
         int classes = _dataset.Labels.Count;

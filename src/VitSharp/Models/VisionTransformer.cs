@@ -236,13 +236,13 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         if (Config.NoEmbedClass)
         {
             // DeiT-III / DINOv2-reg: the table covers the patches only; prefix tokens are concatenated after.
-            x = tokens + table;
+            x = tokens.Plus(table);
             if (prefix.Count > 0) x = cat([.. prefix, x], dim: 1);
         }
         else
         {
             x = prefix.Count > 0 ? cat([.. prefix, tokens], dim: 1) : tokens;
-            x = x + table;
+            x = x.Plus(table);
         }
         return norm_pre.call(pos_drop.call(x));
     }

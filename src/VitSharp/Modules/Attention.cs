@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using VitSharp.Native;
 
 namespace VitSharp.Modules;
 
@@ -60,7 +61,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         return (output.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
 
-    private Tensor Probabilities(Tensor q, Tensor k) => (q * Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
+    private Tensor Probabilities(Tensor q, Tensor k) => q.Times(Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
 
     private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor x)
     {

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using VitSharp.Native;
 
 namespace VitSharp.Modules;
 
@@ -39,8 +40,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        x = x + drop_path1.call(ls1.call(attn.call(norm1.call(x))));
-        x = x + drop_path2.call(ls2.call(mlp.call(norm2.call(x))));
+        x = x.Plus(drop_path1.call(ls1.call(attn.call(norm1.call(x)))));
+        x = x.Plus(drop_path2.call(ls2.call(mlp.call(norm2.call(x)))));
         return x.MoveToOuterDisposeScope();
     }
 
@@ -49,8 +50,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (attended, probabilities) = attn.ForwardWithAttention(norm1.call(x));
-        x = x + drop_path1.call(ls1.call(attended));
-        x = x + drop_path2.call(ls2.call(mlp.call(norm2.call(x))));
+        x = x.Plus(drop_path1.call(ls1.call(attended)));
+        x = x.Plus(drop_path2.call(ls2.call(mlp.call(norm2.call(x)))));
         return (x.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
 }

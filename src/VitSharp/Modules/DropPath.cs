@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using VitSharp.Native;
 
 namespace VitSharp.Modules;
 
@@ -23,7 +24,7 @@ public sealed class DropPath : nn.Module<Tensor, Tensor>
         if (DropProbability == 0 || !training) return x.alias();
         double keep = 1 - DropProbability;
         long[] shape = [x.shape[0], .. Enumerable.Repeat(1L, (int)x.ndim - 1)];
-        using var mask = empty(shape, x.dtype, x.device).bernoulli_(keep).div_(keep);
+        using var mask = empty(shape, x.dtype, x.device).bernoulli_(keep).DivideInPlace(keep);
         return x * mask;
     }
 }

@@ -1,5 +1,6 @@
 using VitSharp.IO;
 using static TorchSharp.torch;
+using VitSharp.Native;
 
 namespace VitSharp.Checkpoints.Families;
 
@@ -47,7 +48,7 @@ internal static partial class DinoV2Keys
     {
         using var scope = NewDisposeScope();
         var table = pos.Read();
-        return (cls.Read() + table[.., ..1]).MoveToOuterDisposeScope();
+        return cls.Read().Plus(table[.., ..1]).MoveToOuterDisposeScope();
     }
 
     private static Tensor WithoutClassRow(StoredTensor pos)
