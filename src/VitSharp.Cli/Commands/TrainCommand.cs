@@ -46,7 +46,7 @@ internal static class TrainCommand
         var zoomProb = Opt("--zoom-prob", "probability that an image is zoomed by one of --zoom", 0.0);
         var multiRes = new Option<string[]>("--multi-res") { Description = "multi-resolution training: sizes (HxW or N, e.g. 40 56) a batch may be resized to; the model learns those grids through its resampled position table", AllowMultipleArgumentsPerToken = true };
         var multiResProb = Opt("--multi-res-prob", "probability that a batch is resized to one of --multi-res", 0.0);
-        var multiResSamePixels = new Option<bool>("--multi-res-same-pixels") { Description = "a resized batch keeps only as many images as hold the pixels of a base batch (NaViT's fixed token budget): a 2x step then costs about one base step" };
+        var multiResSamePixels = new Option<bool>("--multi-res-same-pixels") { Description = "a resized batch keeps only as many images as hold the pixels of a base batch (NaViT's fixed token budget): a 2x step then costs little more than a base step" };
         var multiResFrom = Opt("--multi-res-from-epoch", "first epoch (1-based) whose batches may be resized to --multi-res; earlier ones train at the base size", 1);
         var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
         var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);

@@ -65,9 +65,9 @@ public sealed record AugmentOptions
 
     /// <summary>
     /// A resized batch keeps only its first ⌊B·H0·W0 / (H·W)⌋ images (at least 1), the pixels (and patch tokens) of one
-    /// batch at the base size, as NaViT packs a fixed token budget. A 56×56 step of a 28×28 model then costs about one
-    /// base step instead of eight or nine, so the larger grid can be shown often for little time; the images left out
-    /// are seen in other epochs.
+    /// batch at the base size, as NaViT packs a fixed token budget. The steps stay even: on the Fashion-MNIST hybrid a
+    /// 56×56 step cost 1.3 base steps this way instead of 4.3, though each 56×56 image costs no less (13.5 ms against
+    /// 11.2 ms on 2 cores). The images left out are seen in other epochs.
     /// </summary>
     public bool MultiResolutionSamePixels { get; init; }
 
