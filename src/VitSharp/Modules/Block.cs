@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using VitSharp.Native;
+using static TorchSharp.torch;
 
 namespace VitSharp.Modules;
 

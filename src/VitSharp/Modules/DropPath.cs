@@ -1,6 +1,6 @@
 using TorchSharp;
-using static TorchSharp.torch;
 using VitSharp.Native;
+using static TorchSharp.torch;
 
 namespace VitSharp.Modules;
 

@@ -1,6 +1,6 @@
 using VitSharp.IO;
-using static TorchSharp.torch;
 using VitSharp.Native;
+using static TorchSharp.torch;
 
 namespace VitSharp.Checkpoints.Families;
 
