@@ -2,16 +2,18 @@
 # Training throughput, VitSharp vs PyTorch 1.13 (Debian), Fashion-MNIST ViT (models/fmnist-vit-p4), batch 128, 2 threads,
 # the shipped model's recipe (crop padding 2 + flip, label smoothing 0.1, no drop path, no mixup/cutmix).
 # Runs VitSharp first, then PyTorch, back to back. Logs go to $OUT (default /tmp/train-throughput).
+# CONFIG=path/model.json measures another architecture (both sides read it; a conv stem with BatchNorm or LayerNorm2d works).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${OUT:-/tmp/train-throughput}"
+CONFIG="${CONFIG:-$ROOT/models/fmnist-vit-p4/model.json}"
 mkdir -p "$OUT"
 date -u; lscpu | head -20 > "$OUT/lscpu.txt"
 
 # --- VitSharp: one 70-step epoch (9000 images / 128) --------------------------------------------------------------
 rm -rf "$OUT/vitsharp-run"
-"$ROOT/vitsharp" train --dataset fashion-mnist --config "$ROOT/models/fmnist-vit-p4/model.json" --out "$OUT/vitsharp-run" \
+"$ROOT/vitsharp" train --dataset fashion-mnist --config "$CONFIG" --out "$OUT/vitsharp-run" \
   --epochs 1 --limit-train 9000 --limit-test 100 --batch 128 --lr 1e-3 --warmup-epochs 0.1 --mixup 0 --cutmix 0 \
   --crop-padding 2 --flip --drop-path 0 --threads 2 2>&1 | tr '\r' '\n' | tee "$OUT/vitsharp.log"
 # Epoch img/s = images / seconds inside Trainer.Step, over all 70 steps (step 1 included, ~10 s of warm-up).
@@ -31,8 +33,8 @@ PY
 
 # --- PyTorch: 10 warm-up + 60 timed steps -------------------------------------------------------------------------
 OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-LD_LIBRARY_PATH=$OB OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 /usr/bin/python3 "$HERE/train_pytorch.py" --label openblas-openmp-haswell | tee "$OUT/pytorch-openblas.json"
+LD_LIBRARY_PATH=$OB OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=2 /usr/bin/python3 "$HERE/train_pytorch.py" --config "$CONFIG" --label openblas-openmp-haswell | tee "$OUT/pytorch-openblas.json"
 # Reference (netlib) BLAS, what Debian's torch gets without OpenBLAS; fewer steps because it is slow. SKIP_REFBLAS=1 skips it.
 [ "${SKIP_REFBLAS:-0}" = 1 ] && exit 0
-LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas OMP_NUM_THREADS=2 timeout 180 /usr/bin/python3 "$HERE/train_pytorch.py" \
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/blas OMP_NUM_THREADS=2 timeout 180 /usr/bin/python3 "$HERE/train_pytorch.py" --config "$CONFIG" \
   --warmup 2 --steps 10 --label reference-blas | tee "$OUT/pytorch-refblas.json" || echo "reference-BLAS run timed out"

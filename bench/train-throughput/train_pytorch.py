@@ -59,13 +59,24 @@ class PatchEmbed(nn.Module):
         return self.proj(x).flatten(2).transpose(1, 2)
 
 
-class ConvNormAct(nn.Module):
-    """timm ConvNormAct as used by ConvStem: conv (no bias) + BatchNorm (key bn) + ReLU, or a bare conv with a bias last."""
+class LayerNorm2d(nn.LayerNorm):
+    """timm LayerNorm2d: each pixel normalised over its channels (channels last for the norm, then back)."""
 
-    def __init__(self, cin, cout, k, s, last):
+    def forward(self, x):
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
+
+
+STEM_NORMS = {"batchnorm": nn.BatchNorm2d, "layernorm2d": LayerNorm2d}
+
+
+class ConvNormAct(nn.Module):
+    """timm ConvNormAct as used by ConvStem: conv (no bias) + norm (key bn; BatchNorm or LayerNorm2d, eps 1e-5) + ReLU,
+    or a bare conv with a bias last."""
+
+    def __init__(self, cin, cout, k, s, last, norm="batchnorm"):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, s, padding=((s - 1) + (k - 1)) // 2, bias=last)
-        self.bn = nn.Sequential() if last else nn.BatchNorm2d(cout)
+        self.bn = nn.Sequential() if last else STEM_NORMS[norm](cout, eps=1e-5)
         self.last = last
 
     def forward(self, x):
@@ -79,9 +90,12 @@ class HybridEmbed(nn.Module):
     def __init__(self, stem, in_chans):
         super().__init__()
         assert not stem.get("proj"), "a stem with a 1x1 projection is not written here"
+        assert stem.get("act", "relu") == "relu", "only a ReLU stem is written here"
+        norm = (stem.get("norm") or "batchnorm").lower()
+        assert norm in STEM_NORMS, f"stem norm {norm} is not written here"
         chans = [in_chans, *stem["channels"]]
         self.backbone = nn.Sequential(*[ConvNormAct(chans[i], chans[i + 1], stem.get("kernel_sizes", [3] * len(stem["strides"]))[i], s,
-                                                    i == len(stem["strides"]) - 1) for i, s in enumerate(stem["strides"])])
+                                                    i == len(stem["strides"]) - 1, norm) for i, s in enumerate(stem["strides"])])
 
     def forward(self, x):
         return self.backbone(x).flatten(2).transpose(1, 2)
