@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch (Debian's 1.13) training-throughput benchmark for the Fashion-MNIST ViT of models/fmnist-vit-p4.
+"""PyTorch (Debian's 1.13) training-throughput benchmark for the Fashion-MNIST ViTs of models/ (default fmnist-vit-p4).
 
-Same model (read from --config, the shipped model.json: image size, patch, width, depth, heads, MLP ratio; qkv bias,
-class token, LayerNorm eps 1e-6, timm module names) and same recipe as the VitSharp run in run.sh: batch 128, AdamW
+Same model (read from --config, a VitSharp model.json: image size, patch or convolutional stem (BatchNorm or
+LayerNorm2d), width, depth, heads, MLP ratio; qkv bias, class token, LayerNorm eps 1e-6, timm module names) and same recipe as the VitSharp run in run.sh: batch 128, AdamW
 lr 1e-3 wd 0.05, label smoothing 0.1, no mixup/cutmix, drop path --drop-path (linear over depth, as timm), grad clip
 1.0, random horizontal flip and either a padded random crop (--crop-padding, the shipped recipe) or
 RandomResizedCrop (--rrc-scale-min), done with torch ops on whole batches.
