@@ -61,9 +61,12 @@ internal static class ResolutionSweepCommand
 
             WriteTable(output, cells, chosenSizes, chosenStyles, metric, how);
             string csv = Csv(cells, metric);
+            // The x axis is the token count, so each line visits the sizes in that order (a non-square size given last,
+            // such as 28x56 after 112x112, would otherwise draw a line back across the chart).
+            var byTokens = chosenSizes.OrderBy(sweep.Tokens).ToList();
             var series = chosenStyles.Select(style => new ChartSeries(style.Name,
-                [.. chosenSizes.Select(size => (double)sweep.Tokens(size))],
-                [.. chosenSizes.Select(size => cells.First(c => c.Size == size && c.Style == style.Name).Rate is { } rate ? 100 * rate : double.NaN)])).ToList();
+                [.. byTokens.Select(size => (double)sweep.Tokens(size))],
+                [.. byTokens.Select(size => cells.First(c => c.Size == size && c.Style == style.Name).Rate is { } rate ? 100 * rate : double.NaN)])).ToList();
             byte[] plot = LineChart.Render(series, $"top-1 {metric} across input sizes ({images.Files.Count} images, {how} preprocessing)",
                 how == "native" ? "token budget (patches)" : "patches per image", $"{metric} (%)", yLimits: (0, 105));
 
