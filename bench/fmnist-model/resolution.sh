@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The shipped model at 2x its training resolution (and other sizes): accuracy on all 10,000 test images with every
 # position-embedding semantics and the seed's naive slicing, then one epoch of fine-tuning at 56x56 and its accuracy.
-# Usage: bench/fmnist-model/resolution.sh [WEIGHTS]   (default models/fmnist-vit-p4/model.safetensors); logs in $OUT.
+# Usage: bench/fmnist-model/resolution.sh [WEIGHTS]   (default models/fmnist-hybrid-multires/model.safetensors); logs in $OUT.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
-WEIGHTS="${1:-$ROOT/models/fmnist-vit-p4/model.safetensors}"
+WEIGHTS="${1:-$ROOT/models/fmnist-hybrid-multires/model.safetensors}"
 OUT="${OUT:-/tmp/fmnist-model}/resolution"
 mkdir -p "$OUT"
 date -u

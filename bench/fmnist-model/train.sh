@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Trains the shipped Fashion-MNIST ViT (models/fmnist-vit-p4) from scratch, exactly as it was trained, into $OUT
+# Trains the plain Fashion-MNIST ViT (models/fmnist-vit-p4, the default until 2026-11-28) from scratch, exactly as it was trained, into $OUT
 # (default /tmp/fmnist-model/train), then evaluates it on the 10,000 test images.
 # Needs Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist). About 55 minutes on 2 cores; keep the
-# machine otherwise idle for a fair time. Copy $OUT/model.safetensors and model.json to models/fmnist-vit-p4 to ship it.
+# machine otherwise idle for a fair time. The shipped model is trained by train-multires.sh (models/fmnist-hybrid-multires/README.md).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Training throughput, VitSharp vs PyTorch 1.13 (Debian), Fashion-MNIST ViT (models/fmnist-vit-p4), batch 128, 2 threads,
-# the shipped model's recipe (crop padding 2 + flip, label smoothing 0.1, no drop path, no mixup/cutmix).
+# Training throughput, VitSharp vs PyTorch 1.13 (Debian), the shipped Fashion-MNIST model (models/fmnist-hybrid-multires), batch 128, 2 threads,
+# its base steps (28x28; crop padding 2 + flip, label smoothing 0.1, no drop path, no mixup/cutmix, no multi-resolution).
 # Runs VitSharp first, then PyTorch, back to back. Logs go to $OUT (default /tmp/train-throughput).
 # CONFIG=path/model.json measures another architecture (both sides read it; a conv stem with BatchNorm or LayerNorm2d works).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${OUT:-/tmp/train-throughput}"
-CONFIG="${CONFIG:-$ROOT/models/fmnist-vit-p4/model.json}"
+CONFIG="${CONFIG:-$ROOT/models/fmnist-hybrid-multires/model.json}"
+MODEL="$(basename "$(dirname "$CONFIG")")"
 mkdir -p "$OUT"
 date -u; lscpu | head -20 > "$OUT/lscpu.txt"
 
@@ -19,7 +20,7 @@ rm -rf "$OUT/vitsharp-run"
 # Epoch img/s = images / seconds inside Trainer.Step, over all 70 steps (step 1 included, ~10 s of warm-up).
 # Progress lines carry the cumulative rate after step k, so T_k = 128*k/rate_k; steady rate = from the first
 # progress line at step >= 10 to the epoch end (70 steps). Rates are printed as integers, so this is +-1 %.
-python3 - "$OUT/vitsharp.log" <<'PY'
+python3 - "$OUT/vitsharp.log" "$MODEL" <<'PY'
 import json, re, sys
 lines = open(sys.argv[1]).read().splitlines()
 prog = [(int(m[1]), float(m[2])) for l in lines if (m := re.search(r"step (\d+)/\d+ .* (\d+) img/s", l))]
@@ -27,7 +28,7 @@ ep = [float(m[1]) for l in lines if (m := re.search(r"^epoch \d+: .*, (\d+) img/
 steps = 70; B = 128
 k, rk = next((k, r) for k, r in prog if k >= 10)
 tk, tn = B * k / rk, B * steps / ep
-print(json.dumps({"framework": "vitsharp", "threads": 2, "batch": B, "images_per_s_epoch_all_steps": ep,
+print(json.dumps({"framework": "vitsharp", "model": sys.argv[2], "threads": 2, "batch": B, "images_per_s_epoch_all_steps": ep,
                   "images_per_s_after_step": k, "images_per_s": round(B * (steps - k) / (tn - tk), 1)}))
 PY
 

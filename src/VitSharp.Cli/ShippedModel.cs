@@ -3,12 +3,12 @@ using System.CommandLine;
 namespace VitSharp.Cli;
 
 /// <summary>
-/// The Fashion-MNIST ViT that VitSharp trained itself (<c>models/fmnist-vit-p4</c> in the repository, model card there),
+/// The Fashion-MNIST ViT that VitSharp trained itself (<c>models/fmnist-hybrid-multires</c> in the repository, model card there),
 /// copied beside the CLI at build time so that the demo has real weights with no download.
 /// </summary>
 internal static class ShippedModel
 {
-    public const string Name = "fmnist-vit-p4";
+    public const string Name = "fmnist-hybrid-multires";
 
     /// <summary>The weights file beside the CLI; <c>model.json</c> (config and class names) sits next to it.</summary>
     public static string WeightsPath => Path.Combine(AppContext.BaseDirectory, "models", Name, "model.safetensors");

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates the example pictures in docs/images from the Fashion-MNIST model VitSharp trained
-# (models/fmnist-vit-p4) and Fashion-MNIST test images from Debian's dataset-fashion-mnist package.
+# (models/fmnist-hybrid-multires) and Fashion-MNIST test images from Debian's dataset-fashion-mnist package.
 # Run from the repository root:   bash tools/docs/make_example_pictures.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-model=models/fmnist-vit-p4/model.safetensors
+model=models/fmnist-hybrid-multires/model.safetensors
 out=docs/images
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

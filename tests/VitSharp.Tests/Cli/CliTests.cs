@@ -206,7 +206,7 @@ public sealed class CliTests : IDisposable
         var (evalCode, json, evalErr) = Run("eval", "--dataset", "fashion-mnist:sample", "--limit", "200", "--json");
         Assert.True(evalCode == 0, evalErr);
         var o = System.Text.Json.Nodes.JsonNode.Parse(json)!;
-        Assert.EndsWith(Path.Combine("models", "fmnist-vit-p4", "model.safetensors"), (string)o["weights"]!);
+        Assert.EndsWith(Path.Combine("models", "fmnist-hybrid-multires", "model.safetensors"), (string)o["weights"]!);
         Assert.True((double)o["accuracy"]! > 0.8, json);
     }
 
