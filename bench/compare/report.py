@@ -2,6 +2,7 @@
 """Writes docs/benchmarks.md (to stdout) from a bench/compare/run.sh output folder: results.jsonl, machine.txt, profile.txt."""
 import json
 import os
+import statistics
 import sys
 
 out = sys.argv[1]
@@ -11,14 +12,41 @@ profile = open(os.path.join(out, "profile.txt")).read().rstrip() if os.path.exis
 
 ceiling = {r["dtype"]: r for r in rows if r["peer"] == "matmul-ceiling"}
 infer = [r for r in rows if r["peer"] in ("vitsharp", "pytorch", "onnxruntime", "torchsharp-control") and "purpose" not in r]
+rounds = max((r.get("round", 1) for r in infer), default=1)
+
+
+def median_of(runs):
+    """One peer's rounds on one configuration as one row: the median images/s and GFLOP/s, and the rounds themselves."""
+    if not runs:
+        return None
+    row = dict(runs[0])
+    row["images_per_s"] = statistics.median(r["images_per_s"] for r in runs)
+    if all("gflops" in r for r in runs):
+        row["gflops"] = statistics.median(r["gflops"] for r in runs)
+    row["by_round"] = {r.get("round", 1): r["images_per_s"] for r in runs}
+    return row
 
 
 def find(peer, arch, size, batch, dtype="fp32"):
-    return next((r for r in infer if r["peer"] == peer and r["arch"] == arch and r["size"] == size and r["batch"] == batch and r["dtype"] == dtype), None)
+    return median_of([r for r in infer if r["peer"] == peer and r["arch"] == arch and r["size"] == size and r["batch"] == batch and r["dtype"] == dtype])
+
+
+def round_ratios(a, b):
+    """a ÷ b in every round both were timed (a ratio inside one round is the figure least moved by the machine's drift)."""
+    return [a["by_round"][k] / b["by_round"][k] for k in a["by_round"] if k in b["by_round"]]
+
+
+def ratio_value(a, b):
+    both = round_ratios(a, b)
+    return statistics.median(both) if both else a["images_per_s"] / b["images_per_s"]
 
 
 def ratio(a, b):
-    return f"{a['images_per_s'] / b['images_per_s']:.2f}" if a and b else "-"
+    if not (a and b):
+        return "-"
+    both = round_ratios(a, b)
+    spread = f" ({min(both):.2f}–{max(both):.2f})" if len(both) > 1 else ""
+    return f"{ratio_value(a, b):.2f}{spread}"
 
 
 def ips(r):
@@ -43,6 +71,11 @@ p("* **control**: the same ViT written as one function over bare TorchSharp tens
 p()
 p("Each peer's logits on a fixed input were checked against PyTorch's before it was timed (max difference 1e-3).")
 p()
+if rounds > 1:
+    p(f"Each configuration was timed in **{rounds} rounds**, the four peers one after another in each, in an order rotated from round")
+    p("to round. A figure is the median of its rounds; a ratio is the median of the ratios within each round, with their")
+    p("lowest and highest in brackets (how far this machine's speed moved while the peers were measured).")
+    p()
 fp32c = ceiling.get("fp32", {}).get("gflops_best")
 bf16c = ceiling.get("bf16", {}).get("gflops_best")
 p(f"**Matmul ceiling** (2048×2048 products through libtorch, best of the timed rounds): fp32 **{fp32c} GFLOP/s**"
@@ -84,6 +117,12 @@ if bf:
         p(f"| {r['arch']} | {r['size']} | {r['batch']} | {ips(f)} | {ips(r)} | {ratio(r, f)} | {r['gflops']:.1f} | {share} |")
     p()
 grid = [r for r in rows if r.get("purpose") == "grid"]
+
+
+def grid_row(arch, size):
+    return median_of([r for r in grid if r["arch"] == arch and r["size"] == size])
+
+
 if grid:
     p("## A new grid costs nothing after its first call")
     p()
@@ -92,14 +131,16 @@ if grid:
     p("| model | size | grid | batch | img/s | ÷ native |")
     p("|---|---|---|---:|---:|---:|")
     for arch in dict.fromkeys(r["arch"] for r in grid):
-        native = next(r for r in grid if r["arch"] == arch and r["size"] == "224x224")
-        for r in (r for r in grid if r["arch"] == arch):
-            h, w = (int(v) // 16 for v in r["size"].split("x"))
-            p(f"| {arch} | {r['size']} | {h}×{w} | {r['batch']} | {ips(r)} | {ratio(r, native)} |")
+        native = grid_row(arch, "224x224")
+        for size in dict.fromkeys(r["size"] for r in grid if r["arch"] == arch):
+            r = grid_row(arch, size)
+            h, w = (int(v) // 16 for v in size.split("x"))
+            p(f"| {arch} | {size} | {h}×{w} | {r['batch']} | {ips(r)} | {'1.00' if size == '224x224' else ratio(r, native)} |")
     p()
 train = [r for r in rows if r["peer"] == "training"]
 if train:
-    p("## Training throughput (the Fashion-MNIST ViT of `models/fmnist-vit-p4`, batch 128, `bench/train-throughput`)")
+    model = next((r["model"] for r in train if r.get("framework") == "vitsharp" and "model" in r), "fmnist-vit-p4")  # runs before 2026-11-28 measured fmnist-vit-p4
+    p(f"## Training throughput (the Fashion-MNIST model `models/{model}`, batch 128, `bench/train-throughput`)")
     p()
     p("| framework | images/s (steady) |")
     p("|---|---:|")
@@ -137,17 +178,17 @@ def met(values, floor):
     return "yes" if values and min(values) >= floor else ("no" if values else "-")
 
 
-vs_pt = [v["images_per_s"] / t["images_per_s"] for v, t, o, c in fp32]
-vs_ort = [v["images_per_s"] / o["images_per_s"] for v, t, o, c in fp32]
-vs_ctl = [v["images_per_s"] / c["images_per_s"] for v, t, o, c in fp32]
+vs_pt = [ratio_value(v, t) for v, t, o, c in fp32]
+vs_ort = [ratio_value(v, o) for v, t, o, c in fp32]
+vs_ctl = [ratio_value(v, c) for v, t, o, c in fp32]
 p(f"| fp32 VitSharp ≥ 1.15× PyTorch eager (every model, size, batch) | {span(vs_pt)} | {met(vs_pt, 1.15)} |")
 p(f"| fp32 VitSharp ≥ 1.0× ONNX Runtime | {span(vs_ort)} | {met(vs_ort, 1.0)} |")
 p(f"| VitSharp ≥ 0.95× the bare-TorchSharp control | {span(vs_ctl)} | {met(vs_ctl, 0.95)} |")
 if grid:
     gr = []
     for arch in dict.fromkeys(r["arch"] for r in grid):
-        native = next(r for r in grid if r["arch"] == arch and r["size"] == "224x224")
-        gr += [r["images_per_s"] / native["images_per_s"] for r in grid if r["arch"] == arch and r["size"] != "224x224"]
+        native = grid_row(arch, "224x224")
+        gr += [ratio_value(grid_row(arch, size), native) for size in dict.fromkeys(r["size"] for r in grid if r["arch"] == arch) if size != "224x224"]
     p(f"| same tokens on a non-native grid within 2 % of the native grid | {span(gr)} | {met(gr, 0.98)} |")
 if has_bf16 is False:
     p("| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | not measurable: no AVX-512-BF16/AMX | - |")

@@ -2,14 +2,22 @@
 # bench/compare: VitSharp against PyTorch eager (Debian's 1.13), ONNX Runtime (C#, same weights exported by PyTorch)
 # and a bare-TorchSharp control, back to back for every configuration, plus the machine's matmul ceiling and the
 # Fashion-MNIST training throughput; then writes docs/benchmarks.md. Results (JSON lines) go to $OUT.
-#   bench/compare/run.sh                 # ~25 minutes on 2 cores; keep the machine otherwise idle
+#   bench/compare/run.sh                 # ~35 minutes on 2 cores (3 rounds of 3 s); keep the machine otherwise idle
 #   SECONDS_PER_RUN=2 bench/compare/run.sh   # quicker, noisier
+# ROUNDS (default 3): every configuration is timed in that many rounds, the four peers one after another in each round
+# and in a rotated order from round to round, so a drift of the machine's speed hits every peer alike; docs/benchmarks.md
+# reports the median of the rounds and the spread of the per-round ratios.
+# ARCHS (default both) limits the models; PUBLISH=0 writes the report to $OUT/benchmarks.md instead of the repository's
+# docs/benchmarks.md and bench/compare/latest (for a quick look: ARCHS=vit_small_patch16_224 ROUNDS=2 PUBLISH=0).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${OUT:-/tmp/bench-compare}"
 THREADS="${THREADS:-$(nproc)}"
-SECS="${SECONDS_PER_RUN:-5}"
+SECS="${SECONDS_PER_RUN:-3}"
+ROUNDS="${ROUNDS:-3}"
+ARCHS="${ARCHS:-vit_small_patch16_224 vit_base_patch16_224}"
+PUBLISH="${PUBLISH:-1}"
 mkdir -p "$OUT/models"
 : > "$OUT/results.jsonl"
 echo "{\"peer\":\"machine\",\"bf16_instructions\":$(grep -qw -E 'avx512_bf16|amx_bf16' /proc/cpuinfo && echo true || echo false)}" >> "$OUT/results.jsonl"
@@ -46,25 +54,42 @@ if grep -qw -E 'avx512_bf16|amx_bf16' /proc/cpuinfo; then BF16=1; else BF16=0; e
 echo "== matmul ceiling"
 "$PEERS" matmul --threads "$THREADS" --bf16 "$BF16" | tee -a "$OUT/results.jsonl"
 
+# The four peers on one configuration; each reads $arch, $hw and $batch of the loops below.
+vitsharp() {
+  "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" \
+    --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp",/'
+}
+pytorch_peer() {
+  pytorch "$HERE/peers.py" --out "$OUT/models" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" --no-export
+}
+ort() {
+  "$PEERS" ort --model "$OUT/models/${arch}_$hw.onnx" --check "$OUT/models/${arch}_$hw.check.safetensors" --arch "$arch" \
+    --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS"
+}
+control() {
+  "$PEERS" control --weights "$OUT/models/$arch.safetensors" --check "$OUT/models/${arch}_$hw.check.safetensors" --heads "${HEADS[$arch]}" \
+    --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS"
+}
 declare -A HEADS=([vit_small_patch16_224]=6 [vit_base_patch16_224]=12)
-for arch in vit_small_patch16_224 vit_base_patch16_224; do
+order=(vitsharp pytorch_peer ort control)
+for arch in $ARCHS; do
   for size in 224 224x320; do
     hw=$([ "$size" = 224 ] && echo 224x224 || echo "$size")
     for batch in 1 8; do
       echo "== $arch $hw batch $batch"
-      "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" \
-        --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp",/' | tee -a "$OUT/results.jsonl"
-      pytorch "$HERE/peers.py" --out "$OUT/models" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" --no-export \
-        | tee -a "$OUT/results.jsonl"
-      "$PEERS" ort --model "$OUT/models/${arch}_$hw.onnx" --check "$OUT/models/${arch}_$hw.check.safetensors" --arch "$arch" \
-        --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" | tee -a "$OUT/results.jsonl"
-      "$PEERS" control --weights "$OUT/models/$arch.safetensors" --check "$OUT/models/${arch}_$hw.check.safetensors" --heads "${HEADS[$arch]}" \
-        --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" | tee -a "$OUT/results.jsonl"
+      for round in $(seq "$ROUNDS"); do
+        for i in 0 1 2 3; do
+          # round r starts with peer r-1: no peer is always the first after a configuration change
+          "${order[$(( (i + round - 1) % 4 ))]}" | sed "s/^{/{\"round\":$round,/" | tee -a "$OUT/results.jsonl"
+        done
+      done
     done
   done
   echo "== $arch: same tokens on another grid (14x14 native vs 7x28), and bf16"
-  "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 112x448 --batch 8 --threads "$THREADS" \
-    --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp","purpose":"grid",/' | tee -a "$OUT/results.jsonl"
+  for round in $(seq "$ROUNDS"); do
+    "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 112x448 --batch 8 --threads "$THREADS" \
+      --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"purpose\":\"grid\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
+  done
   [ "$BF16" = 1 ] && "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 --batch 8 --dtype bf16 \
     --threads "$THREADS" --iterations 3 --seconds 0 --json | sed 's/^{/{"peer":"vitsharp",/' | tee -a "$OUT/results.jsonl"
 done
@@ -77,6 +102,7 @@ echo "== training throughput (bench/train-throughput)"
 SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{' | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
 
 # The latest results are kept in the repository (bench/compare/latest) and docs/benchmarks.md is made from them.
+[ "$PUBLISH" = 1 ] || { /usr/bin/python3 "$HERE/report.py" "$OUT" > "$OUT/benchmarks.md"; echo "wrote $OUT/benchmarks.md (PUBLISH=0)"; exit 0; }
 mkdir -p "$HERE/latest" && cp "$OUT/results.jsonl" "$OUT/machine.txt" "$OUT/profile.txt" "$HERE/latest/"
 /usr/bin/python3 "$HERE/report.py" "$HERE/latest" > "$ROOT/docs/benchmarks.md"
 echo "wrote bench/compare/latest/ and docs/benchmarks.md"
