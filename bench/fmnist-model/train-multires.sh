@@ -3,6 +3,7 @@
 # training: 10 % of the batches are resized to 56x56 (2x), so the model learns the 14x14 grid through its resampled
 # position table. No shift or flip augmentation (the resizing is the augmentation). Then evaluates it at 28x28 and 56x56.
 # Needs Debian's dataset-fashion-mnist. About 55 minutes on 2 cores; keep the machine otherwise idle for a fair time.
+# The shipped model (models/fmnist-hybrid-multires) was trained by this script; its model card has the exact settings.
 # EPOCHS (default 19), MULTI_RES (default 56), MULTI_RES_PROB (default 0.1), MULTI_RES_FROM (first epoch with resized batches, default 1), AUGMENT (default none; e.g. "--crop-padding 2 --flip",
 # the shipped model's shift and flip), CONFIG (default config.json; e.g. config-hybrid-ln.json, the hybrid with a per-pixel
 # LayerNorm stem), LIMIT_TEST (test images evaluated after each epoch; all 10,000 at the end) and OUT (default
