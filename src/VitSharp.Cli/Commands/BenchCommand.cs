@@ -5,6 +5,7 @@ using TorchSharp;
 using VitSharp.Benchmarking;
 using VitSharp.Checkpoints;
 using VitSharp.Models;
+using VitSharp.Modules;
 using VitSharp.PosEmbed;
 using VitSharp.Registry;
 using static TorchSharp.torch;
@@ -31,7 +32,7 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "time each configuration for at least this long", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "one JSON object per configuration instead of the table" };
-        var attention = new Option<string[]>("--attention") { Description = "fused (scaled_dot_product_attention) and/or math (matmul, softmax, matmul: timm's fused_attn=False)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["fused"] };
+        var attention = new Option<string[]>("--attention") { Description = "one or more of: " + CliInputs.AttentionKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["fused"] };
         var profile = new Option<bool>("--profile") { Description = "also show where the time of one forward pass goes, layer kind by layer kind" };
         var checkpoint = new CheckpointOptions();
 
@@ -44,7 +45,7 @@ internal static class BenchCommand
         {
             var dtypeList = r.GetValue(dtypes)!.Select(ParseDType).Distinct().ToList();
             var batchList = r.GetValue(batches)!.Distinct().ToList();
-            var fusedList = r.GetValue(attention)!.Select(ParseAttention).Distinct().ToList();
+            var kernelList = r.GetValue(attention)!.Select(CliInputs.ParseAttentionKernel).Distinct().ToList();
             if (batchList.Count == 0 || batchList.Any(b => b < 1)) throw new ArgumentException("--batch needs positive batch sizes");
             if (r.GetValue(warmup) < 0 || r.GetValue(warmupSeconds) < 0 || r.GetValue(iterations) < 1 || r.GetValue(seconds) < 0)
                 throw new ArgumentException("--warmup and --warmup-seconds must be >= 0, --iterations >= 1 and --seconds >= 0");
@@ -70,14 +71,14 @@ internal static class BenchCommand
             foreach (var dtype in dtypeList)
             {
                 if (model.PosEmbedParameter.dtype != dtype) model.to(dtype);
-                foreach (bool fused in fusedList)
+                foreach (var kernel in kernelList)
                 {
-                    model.FusedAttention = fused;
+                    model.AttentionKernel = kernel;
                     foreach (var size in sizeList)
                         foreach (int batch in batchList)
                         {
                             var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds), r.GetValue(warmupSeconds)), dev);
-                            output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, fused) : Row(result, fused));
+                            output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, kernel) : Row(result, kernel));
                             if (r.GetValue(profile)) WriteProfile(output, ForwardProfile.Measure(model, size, batch, dtype, passes: Math.Max(3, result.Iterations)));
                         }
                 }
@@ -107,21 +108,14 @@ internal static class BenchCommand
         _ => throw new ArgumentException($"--dtype '{text}' is not supported; expected fp32 or bf16"),
     };
 
-    private static bool ParseAttention(string text) => text.ToLowerInvariant() switch
-    {
-        "fused" => true,
-        "math" => false,
-        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected fused or math"),
-    };
-
-    private static string AttentionName(bool fused) => fused ? "fused" : "math";
+    private static string AttentionName(AttentionKernel kernel) => kernel.ToString().ToLowerInvariant();
 
     private static string DTypeName(ScalarType t) => t == ScalarType.BFloat16 ? "bf16" : "fp32";
 
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
         output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
-        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",5} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",7} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
     }
 
     private static void WriteProfile(TextWriter output, IReadOnlyList<ProfilePart> parts)
@@ -131,17 +125,17 @@ internal static class BenchCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Part,-66} {p.Milliseconds,9:F2} {p.Share,7:P1} {(p.Gflops is { } g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-"),8}"));
     }
 
-    private static string Row(InferenceBenchmarkResult r, bool fused) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {AttentionName(fused),5} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+    private static string Row(InferenceBenchmarkResult r, AttentionKernel kernel) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {AttentionName(kernel),7} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
-    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, bool fused) => new JsonObject
+    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, AttentionKernel kernel) => new JsonObject
     {
         ["arch"] = label,
         ["weights"] = weightsPath,
         ["size"] = r.Case.Size.ToString(),
         ["batch"] = r.Case.Batch,
         ["dtype"] = DTypeName(r.Case.DType),
-        ["attention"] = AttentionName(fused),
+        ["attention"] = AttentionName(kernel),
         ["threads"] = get_num_threads(),
         ["device"] = device.ToString(),
         ["images_per_s"] = Math.Round(r.ImagesPerSecond, 3),

@@ -1,4 +1,5 @@
 using VitSharp.IO;
+using VitSharp.Modules;
 using static TorchSharp.torch;
 
 namespace VitSharp.Cli.Commands;
@@ -27,6 +28,17 @@ internal static class CliInputs
             throw new KeyNotFoundException($"'{path}' has no tensor '{key}'; it has {string.Join(", ", file.Keys.Take(10))}{(file.Count > 10 ? ", ..." : "")}");
         return file.Get(key);
     }
+
+    /// <summary>An <c>--attention</c> value: fused, math or managed.</summary>
+    public static AttentionKernel ParseAttentionKernel(string text) => text.ToLowerInvariant() switch
+    {
+        "fused" => AttentionKernel.Fused,
+        "math" => AttentionKernel.Math,
+        "managed" => AttentionKernel.Managed,
+        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected fused, math or managed"),
+    };
+
+    public const string AttentionKernelHelp = "fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or managed (VitSharp's own CPU kernel for many small heads)";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

@@ -56,10 +56,11 @@ internal static class TrainCommand
         var limitTest = new Option<int?>("--limit-test") { Description = "evaluate on the first N test images only" };
         var threads = new Option<int?>("--threads") { Description = "TorchSharp intra-op threads (default: TorchSharp's; resume bit-exactly with the same count)" };
         var workers = Opt("--workers", "data-loading threads", 1);
+        var attention = Opt("--attention", CliInputs.AttentionKernelHelp, "fused");
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers })
+            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers, attention })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -113,6 +114,7 @@ internal static class TrainCommand
             using var model = r.GetValue(init) is { } initPath
                 ? LoadInit(initPath, Fit)
                 : new VisionTransformer(Fit(configFromFile ?? registered!));
+            model.AttentionKernel = CliInputs.ParseAttentionKernel(r.GetValue(attention)!);
             if (model.Config.InChans != trainSet.Channels)
                 throw new ArgumentException($"the model takes {model.Config.InChans}-channel images, the dataset has {trainSet.Channels} channels");
 

@@ -193,6 +193,13 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         set { foreach (var block in blocks) block.Attn.FusedAttention = value; }
     }
 
+    /// <summary>Which code computes every block's attention (<see cref="Modules.AttentionKernel"/>); all give the same function.</summary>
+    public AttentionKernel AttentionKernel
+    {
+        get => blocks.Count == 0 ? AttentionKernel.Fused : blocks[0].Attn.Kernel;
+        set { foreach (var block in blocks) block.Attn.Kernel = value; }
+    }
+
     /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>
     public IReadOnlySet<string> NoWeightDecay() => new HashSet<string> { "pos_embed", "cls_token", "reg_token" };
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using VitSharp.Kernels;
 using VitSharp.Native;
 using static TorchSharp.torch;
 
@@ -9,7 +10,8 @@ namespace VitSharp.Modules;
 /// Multi-head self-attention with a packed <c>qkv</c> projection (timm <c>Attention</c>):
 /// <c>softmax(q·kᵀ/√d)·v</c>. By default the fused <c>scaled_dot_product_attention</c> computes it; with
 /// <see cref="FusedAttention"/> off (timm's <c>fused_attn = False</c>) two batched matmuls and a softmax do; which is
-/// faster depends on the shapes and the machine (<c>vitsharp bench --attention fused math</c>).
+/// faster depends on the shapes and the machine (<c>vitsharp bench --attention fused math managed</c>); <see cref="Kernel"/>
+/// also offers VitSharp's own CPU kernel.
 /// <see cref="ForwardWithAttention"/> always takes the explicit path, since it also returns the probabilities.
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
@@ -24,8 +26,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public int NumHeads { get; }
     public long HeadDim { get; }
 
-    /// <summary>Whether <see cref="forward"/> uses the fused kernel (true, the default) or the explicit matmul path.</summary>
-    public bool FusedAttention { get; set; } = true;
+    /// <summary>Which code computes attention in <see cref="forward"/> (default: libtorch's fused kernel).</summary>
+    public AttentionKernel Kernel { get; set; } = AttentionKernel.Fused;
+
+    /// <summary>Whether <see cref="forward"/> uses the fused kernel or the explicit matmul path (timm's <c>fused_attn</c>).</summary>
+    public bool FusedAttention
+    {
+        get => Kernel == AttentionKernel.Fused;
+        set => Kernel = value ? AttentionKernel.Fused : AttentionKernel.Math;
+    }
 
     public Attention(long dim, int numHeads, bool qkvBias, double attnDropRate, double projDropRate) : base(nameof(Attention))
     {
@@ -43,8 +52,15 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var (q, k, v) = SplitHeads(x);
-        var context = FusedAttention
+        var packed = qkv.call(x);
+        Tensor context;
+        if (Kernel == AttentionKernel.Managed && (!training || attentionDropRate == 0) && ManagedAttention.IsSupported(packed, HeadDim))
+        {
+            context = ManagedAttentionFunction.Apply(packed, NumHeads); // already [B, N, C]
+            return proj_drop.call(proj.call(context)).MoveToOuterDisposeScope();
+        }
+        var (q, k, v) = SplitHeads(packed);
+        context = Kernel != AttentionKernel.Math
             ? nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0)
             : attn_drop.call(Probabilities(q, k)).matmul(v);
         return Project(context, x).MoveToOuterDisposeScope();
@@ -54,7 +70,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public (Tensor Output, Tensor Probabilities) ForwardWithAttention(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var (q, k, v) = SplitHeads(x);
+        var (q, k, v) = SplitHeads(qkv.call(x));
         var probabilities = Probabilities(q, k);
         var context = attn_drop.call(probabilities).matmul(v);
         var output = Project(context, x);
@@ -63,11 +79,11 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
 
     private Tensor Probabilities(Tensor q, Tensor k) => q.Times(Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
 
-    private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor x)
+    /// <summary>q, k and v <c>[B, heads, N, D]</c> from the packed projection <c>[B, N, 3·heads·D]</c>.</summary>
+    private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor packed)
     {
-        long b = x.shape[0], n = x.shape[1];
-        var packed = qkv.call(x).reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4);
-        var parts = packed.unbind(0);
+        long b = packed.shape[0], n = packed.shape[1];
+        var parts = packed.reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
         return (parts[0], parts[1], parts[2]);
     }
 
