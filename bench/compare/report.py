@@ -63,7 +63,7 @@ for line in machine[1:]:
     p(f"* {line.strip()}")
 p()
 p("Peers, all on the same weights (random, seeded, written by `bench/compare/peers.py`) and the same threads:")
-p("* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, fused attention, position table resampled once per grid);")
+p("* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, `--attention auto`: the fused kernel at these lengths, position table resampled once per grid);")
 p("* **PyTorch** 1.13 eager from Debian, fp32 matmuls through OpenBLAS (OpenMP build, `OPENBLAS_CORETYPE` set to the CPU family), `torch.inference_mode()`,")
 p("  position table resampled once for the size (as timm's `set_input_size`); torch 1.13 has no fused attention;")
 p("* **ONNX Runtime** (C#, `Microsoft.ML.OnnxRuntime`) on PyTorch's ONNX export of the same model (opset 17), graph optimisation level `ORT_ENABLE_ALL`;")

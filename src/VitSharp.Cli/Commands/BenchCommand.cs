@@ -32,7 +32,7 @@ internal static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "time each configuration for at least this long", DefaultValueFactory = _ => 3 };
         var device = new Option<string>("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "one JSON object per configuration instead of the table" };
-        var attention = new Option<string[]>("--attention") { Description = "one or more of: " + CliInputs.AttentionKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["fused"] };
+        var attention = new Option<string[]>("--attention") { Description = "one or more of: " + CliInputs.AttentionKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["auto"] };
         var profile = new Option<bool>("--profile") { Description = "also show where the time of one forward pass goes, layer kind by layer kind" };
         var checkpoint = new CheckpointOptions();
 
@@ -115,7 +115,7 @@ internal static class BenchCommand
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
         output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
-        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",7} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",5} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
     }
 
     private static void WriteProfile(TextWriter output, IReadOnlyList<ProfilePart> parts)
@@ -126,7 +126,7 @@ internal static class BenchCommand
     }
 
     private static string Row(InferenceBenchmarkResult r, AttentionKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {AttentionName(kernel),7} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {AttentionName(kernel),5} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
     private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, AttentionKernel kernel) => new JsonObject
     {

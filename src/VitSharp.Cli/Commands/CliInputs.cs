@@ -29,16 +29,16 @@ internal static class CliInputs
         return file.Get(key);
     }
 
-    /// <summary>An <c>--attention</c> value: fused, math or managed.</summary>
+    /// <summary>An <c>--attention</c> value: auto, fused or math.</summary>
     public static AttentionKernel ParseAttentionKernel(string text) => text.ToLowerInvariant() switch
     {
+        "auto" => AttentionKernel.Auto,
         "fused" => AttentionKernel.Fused,
         "math" => AttentionKernel.Math,
-        "managed" => AttentionKernel.Managed,
-        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected fused, math or managed"),
+        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected auto, fused or math"),
     };
 
-    public const string AttentionKernelHelp = "fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or managed (VitSharp's own CPU kernel for many small heads)";
+    public const string AttentionKernelHelp = "auto (math up to 80 tokens on the CPU, else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

@@ -56,7 +56,7 @@ internal static class TrainCommand
         var limitTest = new Option<int?>("--limit-test") { Description = "evaluate on the first N test images only" };
         var threads = new Option<int?>("--threads") { Description = "TorchSharp intra-op threads (default: TorchSharp's; resume bit-exactly with the same count)" };
         var workers = Opt("--workers", "data-loading threads", 1);
-        var attention = Opt("--attention", CliInputs.AttentionKernelHelp, "fused");
+        var attention = Opt("--attention", CliInputs.AttentionKernelHelp, "auto");
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,

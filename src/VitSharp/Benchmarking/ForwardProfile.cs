@@ -71,7 +71,7 @@ public static class ForwardProfile
             ("patch embedding", Take("patch_embed"), VitFlops.PerImage(c with { Depth = 0, NumClasses = 0 }, size) * images),
             ("LayerNorm", Take("block_norm") + Take("final_norm"), null),
             ("attention qkv projection", Take("qkv"), 2 * tokens * d * 3 * d * depth * images),
-            ("attention core (q·kᵀ, softmax, ·v; fused SDPA) and reshapes", Take("attn") - Take("qkv") - Take("proj"), 4 * tokens * tokens * d * depth * images),
+            ("attention core (q·kᵀ, softmax, ·v) and reshapes", Take("attn") - Take("qkv") - Take("proj"), 4 * tokens * tokens * d * depth * images),
             ("attention output projection", Take("proj"), 2 * tokens * d * d * depth * images),
             ("MLP fc1", Take("fc1"), 2 * tokens * d * hidden * depth * images),
             ("GELU", Take("act"), null),

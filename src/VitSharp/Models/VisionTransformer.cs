@@ -196,7 +196,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Which code computes every block's attention (<see cref="Modules.AttentionKernel"/>); all give the same function.</summary>
     public AttentionKernel AttentionKernel
     {
-        get => blocks.Count == 0 ? AttentionKernel.Fused : blocks[0].Attn.Kernel;
+        get => blocks.Count == 0 ? AttentionKernel.Auto : blocks[0].Attn.Kernel;
         set { foreach (var block in blocks) block.Attn.Kernel = value; }
     }
 

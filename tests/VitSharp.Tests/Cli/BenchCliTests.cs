@@ -40,7 +40,7 @@ public class BenchCliTests
         var lines = Lines(stdout);
         Assert.Contains("vit_timm_rect.weights.safetensors on cpu", lines[0]);
         Assert.StartsWith("size", lines[1]);
-        Assert.Matches(@"^32x48\s+2\s+fp32\s+fused\s+\d", lines[2]);
+        Assert.Matches(@"^32x48\s+2\s+fp32\s+auto\s+\d", lines[2]);
     }
 
     [Theory]
