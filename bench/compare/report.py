@@ -63,7 +63,9 @@ for line in machine[1:]:
     p(f"* {line.strip()}")
 p()
 p("Peers, all on the same weights (random, seeded, written by `bench/compare/peers.py`) and the same threads:")
-p("* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, `--attention auto`: the fused kernel at these lengths, position table resampled once per grid);")
+kernels = sorted({r.get("attention", "fused") for r in infer if r["peer"] == "vitsharp"})
+attention = "fused attention" if kernels == ["fused"] else f"attention kernel {', '.join(kernels)}: the fused one at these lengths"
+p(f"* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, {attention}, position table resampled once per grid);")
 p("* **PyTorch** 1.13 eager from Debian, fp32 matmuls through OpenBLAS (OpenMP build, `OPENBLAS_CORETYPE` set to the CPU family), `torch.inference_mode()`,")
 p("  position table resampled once for the size (as timm's `set_input_size`); torch 1.13 has no fused attention;")
 p("* **ONNX Runtime** (C#, `Microsoft.ML.OnnxRuntime`) on PyTorch's ONNX export of the same model (opset 17), graph optimisation level `ORT_ENABLE_ALL`;")
@@ -145,7 +147,8 @@ if train:
     p("| framework | images/s (steady) |")
     p("|---|---:|")
     for r in train:
-        p(f"| {r.get('framework')} {r.get('label', '')} | {r['images_per_s']} |")
+        what = f"attention {r['attention']}" if "attention" in r else r.get("label", "")  # runs before 2026-11-28 10:00Z name no kernel
+        p(f"| {r.get('framework')} {what} | {r['images_per_s']} |")
     vs = next((r for r in train if r.get("framework") == "vitsharp"), None)
     pt = next((r for r in train if r.get("framework") == "pytorch"), None)
     if vs and pt:

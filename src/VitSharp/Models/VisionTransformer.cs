@@ -183,9 +183,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Whether every block's attention runs the fused <c>scaled_dot_product_attention</c> kernel (the default) or the
-    /// explicit matmul-softmax-matmul path (timm's <c>fused_attn</c>). Both compute the same function; which is faster
-    /// depends on the sequence length and head size.
+    /// Whether every block's attention always runs the fused <c>scaled_dot_product_attention</c> kernel (true) or the
+    /// explicit matmul-softmax-matmul path (false; timm's <c>fused_attn</c>). Setting it overrides the default
+    /// <see cref="AttentionKernel"/> <c>Auto</c>, which picks between the two by sequence length.
     /// </summary>
     public bool FusedAttention
     {

@@ -7,10 +7,9 @@ namespace VitSharp.Modules;
 
 /// <summary>
 /// Multi-head self-attention with a packed <c>qkv</c> projection (timm <c>Attention</c>):
-/// <c>softmax(q·kᵀ/√d)·v</c>. By default the fused <c>scaled_dot_product_attention</c> computes it; with
-/// <see cref="FusedAttention"/> off (timm's <c>fused_attn = False</c>) two batched matmuls and a softmax do; which is
-/// faster depends on the shapes and the machine (<c>vitsharp bench --attention fused math</c>); <see cref="Kernel"/> chooses,
-/// and by default picks by sequence length.
+/// <c>softmax(q·kᵀ/√d)·v</c>, computed either by libtorch's fused <c>scaled_dot_product_attention</c> or by two batched
+/// matmuls and a softmax (timm's <c>fused_attn = False</c>). Which is faster depends on the sequence length and the
+/// machine (<c>vitsharp bench --attention fused math</c>); <see cref="Kernel"/> chooses, by default by sequence length.
 /// <see cref="ForwardWithAttention"/> always takes the explicit path, since it also returns the probabilities.
 /// </summary>
 public sealed class Attention : nn.Module<Tensor, Tensor>
