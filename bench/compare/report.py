@@ -83,6 +83,7 @@ bf16c = ceiling.get("bf16", {}).get("gflops_best")
 p(f"**Matmul ceiling** (2048×2048 products through libtorch, best of the timed rounds): fp32 **{fp32c} GFLOP/s**"
   + (f", bf16 **{bf16c} GFLOP/s**." if bf16c else " (bf16: not measured, see below)."))
 p()
+above_ceiling = []
 p("## Inference, fp32")
 p()
 p("| model | size | batch | VitSharp | PyTorch | ONNX Runtime | control | VitSharp ÷ PyTorch | VitSharp ÷ ORT | VitSharp ÷ control | VitSharp GFLOP/s | of fp32 ceiling |")
@@ -95,7 +96,15 @@ for arch in dict.fromkeys(r["arch"] for r in infer):
                 continue
             share = f"{v['gflops'] / fp32c:.0%}" if fp32c else "-"
             p(f"| {arch} | {size} | {batch} | {ips(v)} | {ips(t)} | {ips(o)} | {ips(c)} | {ratio(v, t)} | {ratio(v, o)} | {ratio(v, c)} | {v['gflops']:.1f} | {share} |")
+            for peer in (t, o):  # a peer's GFLOP/s on the same network: VitSharp's GFLOP per image × the peer's images/s
+                if peer and "gflop_per_image" in v and fp32c:
+                    above_ceiling.append(v["gflop_per_image"] * peer["images_per_s"] / fp32c)
 p()
+if above_ceiling and max(above_ceiling) > 1.05:
+    p(f"The peers reach up to **{max(above_ceiling):.0%} of libtorch's fp32 ceiling**: their matrix products (OpenBLAS, ONNX Runtime's")
+    p("MLAS) run faster on this CPU than libtorch's fp32 GEMM (MKL) can, so VitSharp, at or near that ceiling, cannot match")
+    p("them in fp32 here; bf16 (below) is its fast path on such CPUs.")
+    p()
 p("Latency (p50 / p95 ms per pass) is in `bench/compare/latest/results.jsonl` next to each figure.")
 p()
 bf = [r for r in infer if r["peer"] == "vitsharp" and r["dtype"] == "bf16"]
@@ -113,8 +122,9 @@ if bf:
     p()
     p("| model | size | batch | fp32 img/s | bf16 img/s | bf16 ÷ fp32 | bf16 GFLOP/s | of bf16 ceiling |")
     p("|---|---|---:|---:|---:|---:|---:|---:|")
-    for r in bf:
-        f = find("vitsharp", r["arch"], r["size"], r["batch"])
+    for key in dict.fromkeys((r["arch"], r["size"], r["batch"]) for r in bf):
+        r = find("vitsharp", *key, dtype="bf16")
+        f = find("vitsharp", *key)
         share = f"{r['gflops'] / bf16c:.0%}" if bf16c else "-"
         p(f"| {r['arch']} | {r['size']} | {r['batch']} | {ips(f)} | {ips(r)} | {ratio(r, f)} | {r['gflops']:.1f} | {share} |")
     p()
@@ -195,6 +205,9 @@ if grid:
     p(f"| same tokens on a non-native grid within 2 % of the native grid | {span(gr)} | {met(gr, 0.98)} |")
 if has_bf16 is False:
     p("| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | not measurable: no AVX-512-BF16/AMX | - |")
+elif bf:
+    speedups = [ratio_value(find("vitsharp", *k, dtype="bf16"), find("vitsharp", *k)) for k in dict.fromkeys((r["arch"], r["size"], r["batch"]) for r in bf)]
+    p(f"| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | {span(speedups)}× fp32; agreement: the fixtures test only | speed {met(speedups, 2.5)} |")
 vs = next((r for r in train if r.get("framework") == "vitsharp"), None) if train else None
 pt = next((r for r in train if r.get("framework") == "pytorch"), None) if train else None
 if vs and pt:

@@ -38,7 +38,8 @@ internal static class CliInputs
         _ => throw new ArgumentException($"--attention '{text}' is not supported; expected auto, fused or math"),
     };
 
-    public const string AttentionKernelHelp = "auto (math up to 80 tokens on the CPU, else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
+    public static readonly string AttentionKernelHelp =
+        $"auto (math up to {Attention.AutoMathMaxTokens} tokens on the CPU, else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

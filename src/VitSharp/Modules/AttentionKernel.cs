@@ -5,7 +5,7 @@ public enum AttentionKernel
 {
     /// <summary>
     /// <see cref="Math"/> for short sequences on the CPU (at most <see cref="Attention.AutoMathMaxTokens"/> tokens),
-    /// <see cref="Fused"/> otherwise: whichever was faster for that length when measured (docs/benchmarks.md).
+    /// <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
     /// </summary>
     Auto,
 
