@@ -1,5 +1,7 @@
 using TorchSharp;
 using VitSharp.Benchmarking;
+using VitSharp.Checkpoints;
+using VitSharp.Training.Data;
 using VitSharp.Models;
 using VitSharp.PosEmbed;
 using VitSharp.Tests.Models;
@@ -88,6 +90,37 @@ public class InferenceBenchmarkTests
         }
         Assert.True(total >= 20, $"only {total} fixture inputs");
         Assert.True(agree >= 0.99 * total, $"top-1 agreement {agree}/{total}; {string.Join("; ", worst)}");
+    }
+
+    [Fact]
+    public void Bfloat16_agrees_with_float32_on_the_shipped_model_and_real_images()
+    {
+        // The model VitSharp trained (beside the CLI) on the first 256 test images of the bundled Fashion-MNIST sample,
+        // normalised as training did (0.5 / 0.5), at its own size and at 56x56 with its table resampled.
+        using var loaded = CheckpointLoader.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist-hybrid-multires", "model.safetensors"));
+        var model = loaded.Model;
+        model.eval();
+        var data = FashionMnist.Open("fashion-mnist:sample", "test");
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var images = stack(Enumerable.Range(0, 256).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        var report = new List<string>();
+        int agree = 0, total = 0;
+        foreach (int side in new[] { 28, 56 })
+        {
+            var input = side == 28 ? images : nn.functional.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+            model.to(ScalarType.Float32);
+            var expected = model.call(input);
+            model.to(ScalarType.BFloat16);
+            var logits = model.call(input.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+            int same = (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
+            double error = Fixtures.MaxAbsDiff(logits, expected);
+            report.Add($"{side}x{side}: top-1 agreement {same}/256, max |logit error| {error:F4} (logits up to {expected.abs().max().item<float>():F2})");
+            agree += same;
+            total += 256;
+        }
+        model.to(ScalarType.Float32);
+        Assert.True(agree >= 0.99 * total, string.Join("; ", report));
     }
 
     [Fact]
