@@ -108,6 +108,7 @@ if above_ceiling and max(above_ceiling) > 1.05:
 p("Latency (p50 / p95 ms per pass) is in `bench/compare/latest/results.jsonl` next to each figure.")
 p()
 bf = [r for r in infer if r["peer"] == "vitsharp" and r["dtype"] == "bf16"]
+bf_keys = list(dict.fromkeys((r["arch"], r["size"], r["batch"]) for r in bf))  # each bf16 configuration once, however many rounds
 has_bf16 = next((r["bf16_instructions"] for r in rows if r["peer"] == "machine"), None)
 if has_bf16 is False:
     p("## bf16")
@@ -122,7 +123,7 @@ if bf:
     p()
     p("| model | size | batch | fp32 img/s | bf16 img/s | bf16 ÷ fp32 | bf16 GFLOP/s | of bf16 ceiling |")
     p("|---|---|---:|---:|---:|---:|---:|---:|")
-    for key in dict.fromkeys((r["arch"], r["size"], r["batch"]) for r in bf):
+    for key in bf_keys:
         r = find("vitsharp", *key, dtype="bf16")
         f = find("vitsharp", *key)
         share = f"{r['gflops'] / bf16c:.0%}" if bf16c else "-"
@@ -210,7 +211,7 @@ if grid:
 if has_bf16 is False:
     p("| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | not measurable: no AVX-512-BF16/AMX | - |")
 elif bf:
-    speedups = [ratio_value(find("vitsharp", *k, dtype="bf16"), find("vitsharp", *k)) for k in dict.fromkeys((r["arch"], r["size"], r["batch"]) for r in bf)]
+    speedups = [ratio_value(find("vitsharp", *k, dtype="bf16"), find("vitsharp", *k)) for k in bf_keys]
     p(f"| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | {span(speedups)}× fp32; top-1 agreement: tests on the fixtures and on the shipped model (256 Fashion-MNIST images at 28×28 and 56×56) | speed {met(speedups, 2.5)} |")
 vs = next((r for r in train if r.get("framework") == "vitsharp"), None) if train else None
 pt = next((r for r in train if r.get("framework") == "pytorch"), None) if train else None
