@@ -10,12 +10,17 @@ public sealed record EvalResult(double Accuracy, int Count, double ImagesPerSeco
 
 public static class Evaluator
 {
-    /// <summary>Runs <paramref name="model"/> in evaluation mode (restoring its mode after) over epoch 0 of <paramref name="loader"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="model"/> in evaluation mode (restoring its mode after) over epoch 0 of
+    /// <paramref name="loader"/>; the images are converted to the model's dtype and device (a bfloat16 model runs in bfloat16).
+    /// </summary>
     public static EvalResult Evaluate(VisionTransformer model, DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loader);
         bool wasTraining = model.training;
+        var dtype = model.PosEmbedParameter.dtype;
+        var device = model.PosEmbedParameter.device;
         model.eval();
         long correct = 0;
         int count = 0;
@@ -28,7 +33,7 @@ public static class Evaluator
                 using (batch)
                 using (var scope = NewDisposeScope())
                 {
-                    var predicted = model.call(batch.Images).argmax(-1);
+                    var predicted = model.call(batch.Images.to(dtype, device)).argmax(-1).cpu();
                     correct += predicted.eq(batch.Labels).sum().item<long>();
                     count += checked((int)batch.Labels.shape[0]);
                 }

@@ -13,11 +13,11 @@ namespace VitSharp.Training;
 
 /// <summary>
 /// Trains a <see cref="VisionTransformer"/> with AdamW, a warmup + cosine schedule, soft-target cross-entropy,
-/// optional gradient clipping and EMA, in float32, evaluating on a test loader after every epoch. Everything a run needs
-/// to continue lives in <c>OUT/checkpoint.safetensors</c>, written after every epoch and every
-/// <see cref="TrainerOptions.CheckpointInterval"/>; a resumed run produces bit for bit the steps an uninterrupted
-/// one would (same thread count), because the data order is a function of (seed, epoch, step) and the RNG of
-/// dropout and drop path is re-seeded from (seed, epoch, step) before every step.
+/// optional gradient clipping and EMA, in float32 or bf16 mixed precision (<see cref="Precision"/>), evaluating on a
+/// test loader after every epoch. Everything a run needs to continue lives in <c>OUT/checkpoint.safetensors</c>,
+/// written after every epoch and every <see cref="TrainerOptions.CheckpointInterval"/>; a resumed run produces bit for
+/// bit the steps an uninterrupted one would (same thread count), because the data order is a function of (seed, epoch,
+/// step) and the RNG of dropout and drop path is re-seeded from (seed, epoch, step) before every step.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -46,6 +46,7 @@ public sealed class Trainer : IDisposable
     private readonly AdamW optimizer;
     private readonly CosineSchedule schedule;
     private readonly ModelEma? ema;
+    private readonly Bf16Shadow? shadow;
     private readonly List<EpochMetrics> history = [];
 
     // Where the run is, and the running totals of the current epoch: all saved in checkpoints.
@@ -72,6 +73,8 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (train.BatchesPerEpoch < 1) throw new ArgumentException("the training loader yields no batch per epoch (fewer images than one batch with drop-last?)");
+        // First, because it refuses architectures it cannot mirror (a BatchNorm stem) before anything needs disposing.
+        if (options.Precision == Precision.Bf16) shadow = new Bf16Shadow(model);
         this.model = model;
         this.train = train;
         this.test = test;
@@ -116,6 +119,7 @@ public sealed class Trainer : IDisposable
         var lastCheckpoint = Stopwatch.StartNew();
         var runClock = Stopwatch.StartNew();
         model.train();
+        shadow?.Train(true);
         while (epoch < options.Epochs)
         {
             var stepClock = new Stopwatch();
@@ -152,15 +156,17 @@ public sealed class Trainer : IDisposable
         // Dropout and drop path draw from a generator seeded by the step alone, so a resumed run draws the same masks.
         manual_seed(StepSeed(options.Seed, epoch, stepInEpoch));
         optimizer.ZeroGrad();
+        shadow?.Pull();
         double loss;
         using (var scope = NewDisposeScope())
         {
-            var logits = model.call(batch.Images);
+            var logits = shadow is null ? model.call(batch.Images) : shadow.Forward(batch.Images);
             var lossTensor = SoftTargetCrossEntropy.Loss(logits, batch.Targets);
             loss = lossTensor.item<float>();
             if (!double.IsFinite(loss))
                 throw new InvalidOperationException($"the loss is {loss} at epoch {epoch + 1}, step {stepInEpoch + 1}: training diverged (try a lower --lr or --clip-grad)");
             lossTensor.backward();
+            shadow?.PushGradients();
             if (options.ClipGrad is { } maxNorm) nn.utils.clip_grad_norm_(model.parameters().Where(p => p.grad is not null), maxNorm);
             optimizer.Step(lr);
             long batchSize = batch.Labels.shape[0];
@@ -253,6 +259,8 @@ public sealed class Trainer : IDisposable
         ["clip_grad"] = options.ClipGrad is { } cg ? R(cg) : null,
         ["ema_decay"] = options.EmaDecay is { } ed ? R(ed) : null,
         ["ema_warmup"] = options.EmaWarmup,
+        // Null for fp32, which is what a checkpoint written before bf16 existed reads as: those still resume.
+        ["precision"] = options.Precision == Precision.Fp32 ? null : "bf16",
         ["seed"] = options.Seed,
         ["batches_per_epoch"] = train.BatchesPerEpoch,
     };
@@ -335,5 +343,6 @@ public sealed class Trainer : IDisposable
     {
         optimizer.Dispose();
         ema?.Dispose();
+        shadow?.Dispose();
     }
 }

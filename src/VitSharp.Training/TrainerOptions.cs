@@ -22,6 +22,9 @@ public sealed record TrainerOptions
     public double? EmaDecay { get; init; }
     public bool EmaWarmup { get; init; }
 
+    /// <summary>The dtype of the forward and backward passes; everything the optimizer keeps stays float32.</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
+
     /// <summary>Seeds the per-step RNG of dropout and drop path (the data loader has its own seed).</summary>
     public int Seed { get; init; }
 

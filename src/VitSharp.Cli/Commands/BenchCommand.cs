@@ -43,7 +43,7 @@ internal static class BenchCommand
         checkpoint.AddTo(command);
         command.SetAction(r =>
         {
-            var dtypeList = r.GetValue(dtypes)!.Select(ParseDType).Distinct().ToList();
+            var dtypeList = r.GetValue(dtypes)!.Select(CliInputs.ParseDType).Distinct().ToList();
             var batchList = r.GetValue(batches)!.Distinct().ToList();
             var kernelList = r.GetValue(attention)!.Select(CliInputs.ParseAttentionKernel).Distinct().ToList();
             if (batchList.Count == 0 || batchList.Any(b => b < 1)) throw new ArgumentException("--batch needs positive batch sizes");
@@ -60,6 +60,7 @@ internal static class BenchCommand
                 set_num_threads(n);
             }
             var dev = new Device(r.GetValue(device)!);
+            if (dtypeList.Contains(ScalarType.BFloat16)) CliInputs.WarnIfSlowBf16(r.InvocationConfiguration.Error, ScalarType.BFloat16, dev.type);
             var (model, label, loaded) = Build(r, checkpoint, weightsPath, archName, dev);
             using var _ = loaded;
             using var __ = loaded is null ? model : null;
@@ -101,16 +102,7 @@ internal static class BenchCommand
         return (loaded.Model, archName ?? Path.GetFileName(weightsPath), loaded);
     }
 
-    private static ScalarType ParseDType(string text) => text.ToLowerInvariant() switch
-    {
-        "fp32" or "float32" => ScalarType.Float32,
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        _ => throw new ArgumentException($"--dtype '{text}' is not supported; expected fp32 or bf16"),
-    };
-
     private static string AttentionName(AttentionKernel kernel) => kernel.ToString().ToLowerInvariant();
-
-    private static string DTypeName(ScalarType t) => t == ScalarType.BFloat16 ? "bf16" : "fp32";
 
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
@@ -126,7 +118,7 @@ internal static class BenchCommand
     }
 
     private static string Row(InferenceBenchmarkResult r, AttentionKernel kernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Case.Size,-9} {r.Case.Batch,5} {DTypeName(r.Case.DType),5} {AttentionName(kernel),5} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(kernel),5} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
     private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, AttentionKernel kernel) => new JsonObject
     {
@@ -134,7 +126,7 @@ internal static class BenchCommand
         ["weights"] = weightsPath,
         ["size"] = r.Case.Size.ToString(),
         ["batch"] = r.Case.Batch,
-        ["dtype"] = DTypeName(r.Case.DType),
+        ["dtype"] = CliInputs.DTypeName(r.Case.DType),
         ["attention"] = AttentionName(kernel),
         ["threads"] = get_num_threads(),
         ["device"] = device.ToString(),

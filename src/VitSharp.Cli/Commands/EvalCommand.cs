@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using TorchSharp;
 using VitSharp.Checkpoints;
 using VitSharp.PosEmbed;
 using VitSharp.Training;
@@ -23,22 +24,26 @@ internal static class EvalCommand
         var style = new Option<string?>("--posembed-style") { Description = "position-embedding resampling semantics at other sizes (default: the checkpoint's)" };
         var batch = new Option<int>("--batch") { Description = "images per forward pass", DefaultValueFactory = _ => 256 };
         var limit = new Option<int?>("--limit") { Description = "evaluate the first N images only" };
+        var dtype = new Option<string>("--dtype") { Description = CliInputs.DTypeHelp, DefaultValueFactory = _ => "fp32" };
         var json = new Option<bool>("--json") { Description = "print one JSON object: accuracy, count, images_per_s, size, style" };
 
         var command = new Command("eval", "Top-1 accuracy of a ViT checkpoint on a dataset split, at any image size.");
-        foreach (Option o in new Option[] { weights, dataset, split, size, style, batch, limit, json }) command.Options.Add(o);
+        foreach (Option o in new Option[] { weights, dataset, split, size, style, batch, limit, dtype, json }) command.Options.Add(o);
         command.SetAction(r =>
         {
             int batchSize = r.GetValue(batch);
             if (batchSize < 1) throw new ArgumentException($"--batch must be at least 1, got {batchSize}");
             string splitName = r.GetValue(split)!;
+            var computeDType = CliInputs.ParseDType(r.GetValue(dtype)!);
             CliApp.RequireTorch();
+            CliInputs.WarnIfSlowBf16(r.InvocationConfiguration.Error, computeDType);
             string weightsPath = ShippedModel.WeightsOrShipped(r.GetValue(weights));
             using var loaded = CheckpointLoader.Load(weightsPath, new CheckpointLoadOptions
             {
                 RuntimeResampling = r.GetValue(style) is { } s ? PosEmbedResampling.FromName(s) : null,
             });
             var model = loaded.Model;
+            if (computeDType != model.PosEmbedParameter.dtype) model.to(computeDType);
             var imageSize = r.GetValue(size) is { } text ? GridSize.Parse(text) : model.Config.ImgSize;
             if (imageSize.Height % model.Config.PatchSize != 0 || imageSize.Width % model.Config.PatchSize != 0)
                 throw new ArgumentException($"--size {imageSize} is not a multiple of the model's patch size {model.Config.PatchSize}");
@@ -61,6 +66,7 @@ internal static class EvalCommand
                     ["seconds"] = result.Seconds,
                     ["size"] = imageSize.ToString(),
                     ["style"] = model.PosEmbedResampling.Name,
+                    ["dtype"] = CliInputs.DTypeName(computeDType),
                     ["split"] = splitName,
                     ["weights"] = weightsPath,
                 }.ToJsonString());
@@ -68,7 +74,7 @@ internal static class EvalCommand
             else
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"top-1 accuracy {result.Accuracy:P2} on {result.Count} {splitName} images at {imageSize} ({model.PosEmbedResampling.Name} position embeddings), {result.ImagesPerSecond:F0} images/s"));
+                    $"top-1 accuracy {result.Accuracy:P2} on {result.Count} {splitName} images at {imageSize} ({model.PosEmbedResampling.Name} position embeddings, {CliInputs.DTypeName(computeDType)}), {result.ImagesPerSecond:F0} images/s"));
             }
             return 0;
         });

@@ -21,6 +21,7 @@ internal sealed class ImageRunOptions
     private readonly Option<int> batch = new("--batch") { Description = "images per forward pass; only images of the same preprocessed size share one", DefaultValueFactory = _ => 8 };
     private readonly Option<long?> maxPixels = new("--max-pixels") { Description = $"refuse images with more pixels than this, before decoding them (default {ImageLimits.Default.MaxPixels:N0})" };
     private readonly Option<string> device = new("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
+    private readonly Option<string> dtype = new("--dtype") { Description = CliInputs.DTypeHelp, DefaultValueFactory = _ => "fp32" };
     private readonly CheckpointOptions checkpoint = new();
 
     public Option<bool> Json { get; } = new("--json") { Description = "one JSON object per line (JSON Lines) on stdout; no progress bar" };
@@ -29,7 +30,7 @@ internal sealed class ImageRunOptions
     {
         command.Options.Add(weights);
         command.Arguments.Add(images);
-        foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, Json, device }) command.Options.Add(option);
+        foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, Json, device, dtype }) command.Options.Add(option);
         checkpoint.AddTo(command);
     }
 
@@ -52,11 +53,15 @@ internal sealed class ImageRunOptions
 
     public InferenceOptions Inference(ParseResult r)
     {
+        var computeDType = CliInputs.ParseDType(r.GetValue(dtype)!);
+        var computeDevice = new Device(r.GetValue(device)!);
+        CliInputs.WarnIfSlowBf16(r.InvocationConfiguration.Error, computeDType, computeDevice.type);
         return new InferenceOptions
         {
             Preset = r.GetValue(preset),
             MaxTokens = r.GetValue(maxTokens),
-            Device = new Device(r.GetValue(device)!),
+            Device = computeDevice,
+            DType = computeDType,
             LoadOptions = checkpoint.Read(r),
             Limits = r.GetValue(maxPixels) is { } pixels
                 ? (pixels > 0 ? ImageLimits.Default with { MaxPixels = pixels } : throw new ArgumentException($"--max-pixels must be positive, got {pixels}"))

@@ -57,10 +57,11 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "TorchSharp intra-op threads (default: TorchSharp's; resume bit-exactly with the same count)" };
         var workers = Opt("--workers", "data-loading threads", 1);
         var attention = Opt("--attention", CliInputs.AttentionKernelHelp, "auto");
+        var precision = Opt("--precision", "fp32, or bf16: forward and backward on a bfloat16 copy of the model, master weights, loss, AdamW, EMA and evaluation in float32; pays only on CPUs with AVX-512-BF16 or AMX", "fp32");
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers, attention })
+            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers, attention, precision })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -79,6 +80,12 @@ internal static class TrainCommand
                 ClipGrad = r.GetValue(clipGrad) is > 0 and var c ? c : null,
                 EmaDecay = r.GetValue(ema) is > 0 and var e ? e : null,
                 EmaWarmup = r.GetValue(emaWarmup),
+                Precision = r.GetValue(precision)!.ToLowerInvariant() switch
+                {
+                    "fp32" => Precision.Fp32,
+                    "bf16" => Precision.Bf16,
+                    var p => throw new ArgumentException($"--precision must be fp32 or bf16, got '{p}'"),
+                },
                 Seed = r.GetValue(seed),
                 CheckpointInterval = TimeSpan.FromMinutes(r.GetValue(checkpointMinutes)),
             };
@@ -90,6 +97,7 @@ internal static class TrainCommand
             string outPath = r.GetValue(outDir)!;
 
             CliApp.RequireTorch();
+            if (options.Precision == Precision.Bf16) CliInputs.WarnIfSlowBf16(error, TorchSharp.torch.ScalarType.BFloat16);
             if (r.GetValue(threads) is { } n)
             {
                 if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
@@ -168,7 +176,7 @@ internal static class TrainCommand
 
             using var trainer = new Trainer(model, trainLoader, testLoader, options, outPath, trainSet.Labels, args.ToJsonString());
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"vitsharp: training {model.Config.EmbedDim}d x {model.Config.Depth} on {trainSet.Count} images ({trainLoader.BatchesPerEpoch} steps/epoch, {model.Config.ImgSize}), testing on {testSet.Count}"));
+                $"vitsharp: training {model.Config.EmbedDim}d x {model.Config.Depth} on {trainSet.Count} images ({trainLoader.BatchesPerEpoch} steps/epoch, {model.Config.ImgSize}), testing on {testSet.Count}, {options.Precision.ToString().ToLowerInvariant()}"));
             TrainProgressView.Run(error, trainer, output, () => trainer.Run(r.GetValue(resume)));
             return 0;
         });

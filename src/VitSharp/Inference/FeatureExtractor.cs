@@ -70,7 +70,7 @@ public sealed class FeatureExtractor : IDisposable
         if (images.ndim != 4) throw new ArgumentException($"expected a batch [B, C, H, W], got [{string.Join(", ", images.shape)}]");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var features = Model.ForwardHead(Model.ForwardFeatures(images.to(ScalarType.Float32, Device)), preLogits: true);
+        var features = Model.ForwardHead(Model.ForwardFeatures(images.to(session.DType, Device)), preLogits: true);
         return features.to(ScalarType.Float32).cpu().MoveToOuterDisposeScope();
     }
 

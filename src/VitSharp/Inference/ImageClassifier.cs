@@ -107,7 +107,7 @@ public sealed class ImageClassifier : IDisposable
 
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var logits = Model.call(images.to(ScalarType.Float32, Device));
+        var logits = Model.call(images.to(session.DType, Device));
         var (values, indices) = softmax(logits.to(ScalarType.Float32), 1).topk(k, dim: 1);
         float[] probabilities = values.cpu().data<float>().ToArray();
         long[] classes = indices.cpu().data<long>().ToArray();

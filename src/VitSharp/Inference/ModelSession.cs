@@ -26,6 +26,7 @@ internal sealed class ModelSession : IDisposable
         {
             Model = owned.Model;
             Device = load.Device ?? CPU;
+            DType = ConvertTo(Model, options.DType);
             CheckpointLabels = owned.Summary.Labels;
             Preprocessing = ImagePreprocessing.ForModel(options.Preset ?? DefaultPreset(owned.Summary.Family), Model.Config, options.MaxTokens);
             Limits = options.Limits;
@@ -44,6 +45,7 @@ internal sealed class ModelSession : IDisposable
         Model = model;
         if (options.Device is { } device) model.to(device);
         Device = options.Device ?? model.parameters().First().device;
+        DType = ConvertTo(model, options.DType);
         Preprocessing = ImagePreprocessing.ForModel(options.Preset ?? "timm", model.Config, options.MaxTokens);
         Limits = options.Limits;
         // Dropout and the like must not change answers.
@@ -52,11 +54,26 @@ internal sealed class ModelSession : IDisposable
 
     public VisionTransformer Model { get; }
     public Device Device { get; }
+
+    /// <summary>The dtype of the model's weights; images are converted to it.</summary>
+    public ScalarType DType { get; }
     public ImagePreprocessing Preprocessing { get; }
     public ImageLimits? Limits { get; }
 
     /// <summary>Class names from the config beside a checkpoint, when there was one.</summary>
     public IReadOnlyList<string>? CheckpointLabels { get; }
+
+    /// <summary>Converts the model's floating weights to <paramref name="dtype"/> (when given) and returns the dtype it computes in.</summary>
+    private static ScalarType ConvertTo(VisionTransformer model, ScalarType? dtype)
+    {
+        if (dtype is { } d)
+        {
+            if (d is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16))
+                throw new ArgumentException($"models run in float32, bfloat16 or float16, not {d}");
+            if (model.PosEmbedParameter.dtype != d) model.to(d);
+        }
+        return model.PosEmbedParameter.dtype;
+    }
 
     /// <summary>The preset that matches each family's own evaluation transform.</summary>
     public static string DefaultPreset(CheckpointFamily family) => family switch

@@ -211,6 +211,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Classify_and_eval_run_in_bf16_and_agree_with_fp32()
+    {
+        // 32 Fashion-MNIST test images as the PNG files a user would have, classified by the shipped model both ways.
+        string folder = Out("bf16-images");
+        Directory.CreateDirectory(folder);
+        var sample = VitSharp.Training.Data.FashionMnist.Open("fashion-mnist:sample", "test");
+        for (int i = 0; i < 32; i++)
+            using (var picture = VitSharp.Visualization.InputPicture.FromNormalized(sample.Get(i).Image, [0f], [1f]))
+                VitSharp.Visualization.OutputFile.WritePng(picture, Path.Combine(folder, $"{i:D2}.png"));
+        List<string> TopClasses(params string[] extra)
+        {
+            var (code, stdout, err) = Run(["classify", folder, "--preset", "resize", "--top-k", "1", "--json", .. extra]);
+            Assert.True(code == 0, err);
+            return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (string)System.Text.Json.Nodes.JsonNode.Parse(l)!["predictions"]![0]!["label"]!)];
+        }
+        var fp32 = TopClasses();
+        var bf16 = TopClasses("--dtype", "bf16");
+        Assert.Equal(32, bf16.Count);
+        Assert.True(fp32.Zip(bf16).Count(p => p.First == p.Second) >= 31, $"fp32: {string.Join(",", fp32)}; bf16: {string.Join(",", bf16)}");
+
+        double Accuracy(string dtype)
+        {
+            var (code, json, err) = Run("eval", "--dataset", "fashion-mnist:sample", "--limit", "256", "--size", "56", "--dtype", dtype, "--json");
+            Assert.True(code == 0, err);
+            var o = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+            Assert.Equal(dtype, (string)o["dtype"]!);
+            return (double)o["accuracy"]!;
+        }
+        double fp32Accuracy = Accuracy("fp32"), bf16Accuracy = Accuracy("bf16");
+        Assert.True(Math.Abs(fp32Accuracy - bf16Accuracy) <= 2.0 / 256, $"eval at 56x56: fp32 {fp32Accuracy}, bf16 {bf16Accuracy}");
+
+        var (refused, _, error) = Run("eval", "--dataset", "fashion-mnist:sample", "--limit", "8", "--dtype", "fp8");
+        Assert.Equal(CliApp.Failure, refused);
+        Assert.Contains("--dtype 'fp8' is not supported; expected fp32 or bf16", error);
+    }
+
+    [Fact]
     public void Inspect_describes_a_training_checkpoint_in_text_and_json()
     {
         string file = Fixtures.Path_("checkpoints", "dino_train.pth");

@@ -64,6 +64,29 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void Bf16_training_runs_from_the_command_line_and_other_precisions_are_refused()
+    {
+        string config = Path.Combine(work, "tiny.json");
+        File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
+        string[] Args(string outDir, string precision) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
+            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", "--precision", precision];
+
+        string outDir = Path.Combine(work, "bf16");
+        var (code, stdout, err) = Run(Args(outDir, "bf16"));
+        Assert.True(code == 0, err);
+        Assert.Contains("testing on 16, bf16", err);
+        Assert.Contains("epoch 1:", stdout);
+        using (var weights = VitSharp.IO.SafeTensors.Read(Path.Combine(outDir, "model.safetensors")))
+            Assert.Equal(TorchSharp.torch.ScalarType.Float32, weights.GetInfo("blocks.0.attn.qkv.weight").ScalarType);
+
+        string refusedDir = Path.Combine(work, "fp16");
+        (code, _, err) = Run(Args(refusedDir, "fp16"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("--precision must be fp32 or bf16, got 'fp16'", err);
+        Assert.False(Directory.Exists(refusedDir));
+    }
+
+    [Fact]
     public void Training_into_a_folder_with_a_checkpoint_without_resume_is_refused()
     {
         string outDir = Path.Combine(work, "run");
