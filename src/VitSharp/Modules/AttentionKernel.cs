@@ -4,8 +4,8 @@ namespace VitSharp.Modules;
 public enum AttentionKernel
 {
     /// <summary>
-    /// <see cref="Math"/> for short sequences on the CPU (at most <see cref="Attention.AutoMathMaxTokens"/> tokens),
-    /// <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
+    /// <see cref="Math"/> for short sequences on the CPU (at most <see cref="Attention.AutoMathMaxTokens"/> tokens in
+    /// float32, <see cref="Attention.AutoMathMaxTokensReducedPrecision"/> in bfloat16 or float16), <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
     /// </summary>
     Auto,
 

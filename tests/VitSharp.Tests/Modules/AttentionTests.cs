@@ -38,6 +38,13 @@ public class AttentionTests
         using var longSequence = zeros(1, Attention.AutoMathMaxTokens + 1, 32);
         Assert.True(attention.UsesMath(shortSequence));
         Assert.False(attention.UsesMath(longSequence));
+        // In bfloat16 the explicit path stays faster for longer.
+        using var bf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16);
+        using var longBf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision + 1, 32], dtype: ScalarType.BFloat16);
+        using var longAsBf16 = longSequence.to(ScalarType.BFloat16);
+        Assert.True(attention.UsesMath(longAsBf16));
+        Assert.True(attention.UsesMath(bf16Sequence));
+        Assert.False(attention.UsesMath(longBf16Sequence));
         attention.Kernel = AttentionKernel.Fused;
         Assert.False(attention.UsesMath(shortSequence));
         attention.Kernel = AttentionKernel.Math;
