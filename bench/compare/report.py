@@ -163,11 +163,19 @@ if train:
     p("|---|---:|")
     for r in train:
         what = f"attention {r['attention']}" if "attention" in r else r.get("label", "")  # runs before 2026-11-28 10:00Z name no kernel
+        what += f", {r['precision']}" if "precision" in r else ""  # runs before 2026-11-28 12:00Z trained in fp32 only
         p(f"| {r.get('framework')} {what} | {r['images_per_s']} |")
-    vs = next((r for r in train if r.get("framework") == "vitsharp"), None)
-    pt = next((r for r in train if r.get("framework") == "pytorch"), None)
-    if vs and pt:
-        p(f"\nVitSharp ÷ PyTorch: **{vs['images_per_s'] / pt['images_per_s']:.2f}**.")
+    precisions = list(dict.fromkeys(r.get("precision", "fp32") for r in train))
+    pairs = {q: tuple(next((r for r in train if r.get("framework") == f and r.get("precision", "fp32") == q), None) for f in ("vitsharp", "pytorch"))
+             for q in precisions}
+    ratios = {q: vs["images_per_s"] / pt["images_per_s"] for q, (vs, pt) in pairs.items() if vs and pt}
+    if list(ratios) == ["fp32"]:
+        p(f"\nVitSharp ÷ PyTorch: **{ratios['fp32']:.2f}**.")
+    elif ratios:
+        p("\nVitSharp ÷ PyTorch: " + "; ".join(f"{q} **{v:.2f}**" for q, v in ratios.items()) + ".")
+    if pairs.get("fp32", (None,))[0] and pairs.get("bf16", (None,))[0]:
+        p(f"VitSharp bf16 ÷ fp32: **{pairs['bf16'][0]['images_per_s'] / pairs['fp32'][0]['images_per_s']:.2f}**"
+          f" (PyTorch with torch.autocast: {pairs['bf16'][1]['images_per_s'] / pairs['fp32'][1]['images_per_s']:.2f}).")
     p()
 if profile:
     p("## Where the time goes")
@@ -213,8 +221,8 @@ if has_bf16 is False:
 elif bf:
     speedups = [ratio_value(find("vitsharp", *k, dtype="bf16"), find("vitsharp", *k)) for k in bf_keys]
     p(f"| bf16 ≥ 2.5× fp32 at batch 8, top-1 agreement ≥ 99 % | {span(speedups)}× fp32; top-1 agreement: tests on the fixtures and on the shipped model (256 Fashion-MNIST images at 28×28 and 56×56) | speed {met(speedups, 2.5)} |")
-vs = next((r for r in train if r.get("framework") == "vitsharp"), None) if train else None
-pt = next((r for r in train if r.get("framework") == "pytorch"), None) if train else None
+vs = next((r for r in train if r.get("framework") == "vitsharp" and r.get("precision", "fp32") == "fp32"), None) if train else None
+pt = next((r for r in train if r.get("framework") == "pytorch" and r.get("precision", "fp32") == "fp32"), None) if train else None
 if vs and pt:
     tr = vs["images_per_s"] / pt["images_per_s"]
     p(f"| training throughput ≥ 1.0× PyTorch (Fashion-MNIST model) | {tr:.2f} | {met([tr], 1.0)} |")

@@ -100,6 +100,8 @@ echo "== profile of one ViT-S/16 forward pass (224, batch 8)"
 
 echo "== training throughput (bench/train-throughput)"
 SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{' | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
+[ "$BF16" = 1 ] && PRECISION=bf16 SKIP_REFBLAS=1 OUT="$OUT/train-bf16" "$ROOT/bench/train-throughput/run.sh" | grep '^{' \
+  | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
 
 # The latest results are kept in the repository (bench/compare/latest) and docs/benchmarks.md is made from them.
 [ "$PUBLISH" = 1 ] || { /usr/bin/python3 "$HERE/report.py" "$OUT" > "$OUT/benchmarks.md"; echo "wrote $OUT/benchmarks.md (PUBLISH=0)"; exit 0; }

@@ -63,7 +63,9 @@ class LayerNorm2d(nn.LayerNorm):
     """timm LayerNorm2d: each pixel normalised over its channels (channels last for the norm, then back)."""
 
     def forward(self, x):
-        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
+        # Under torch 1.13's CPU autocast the convolution before it returns bfloat16 while the norm's weights stay
+        # float32, which layer_norm refuses: normalise in float32 (a no-op in fp32 runs).
+        return F.layer_norm(x.permute(0, 2, 3, 1).float(), self.normalized_shape, self.weight, self.bias, self.eps).permute(0, 3, 1, 2)
 
 
 STEM_NORMS = {"batchnorm": nn.BatchNorm2d, "layernorm2d": LayerNorm2d}
@@ -216,6 +218,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--label", default="")
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: forward and loss under torch.autocast('cpu', bfloat16), PyTorch's own mixed precision (fp32 weights and AdamW)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -246,8 +250,9 @@ def main():
 
     def step(x, y):
         opt.zero_grad(set_to_none=True)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=0.1)
         lv = loss.item()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -269,7 +274,8 @@ def main():
     n = a.steps * a.batch
     print(json.dumps({
         "framework": "pytorch", "torch": torch.__version__, "model": {k: cfg.get(k) for k in ("embed_dim", "depth", "num_heads", "patch_size", "patch_embed")}, "threads": torch.get_num_threads(), "batch": a.batch,
-        "warmup_steps": a.warmup, "timed_steps": a.steps, "label": a.label,
+        "warmup_steps": a.warmup, "timed_steps": a.steps, "label": a.label, "precision": a.precision,
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "ld_library_path": os.environ.get("LD_LIBRARY_PATH", ""), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
         "images_per_s": round(n / step_s, 1), "images_per_s_with_data": round(n / total_s, 1),
         "last_loss": round(loss, 4),
