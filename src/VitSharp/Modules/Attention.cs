@@ -36,10 +36,12 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public const int AutoMathMaxTokens = 80;
 
     /// <summary>
-    /// The same limit for bfloat16 and float16 inputs, where libtorch's fused CPU kernel is much slower against the
-    /// explicit path (AVX-512-BF16 CPU, 2 threads, 2026-11-28): training the hybrid in bf16, the explicit path ran
-    /// 3.0× the images/s of the fused kernel at 99 tokens, 1.8× at 197, 1.6× at 290 and 1.2× at 442; the fused kernel
-    /// 1.6× the explicit path's at 785. ViT-S/16 inference at 197 tokens (batch 8): the explicit path 1.17×.
+    /// The same limit when training in bfloat16 or float16 (the input records gradients), where the backward pass of
+    /// libtorch's fused CPU kernel is slow (AVX-512-BF16 CPU, 2 threads, 2026-11-28): training the hybrid in bf16, the
+    /// explicit path ran 3.0× the images/s of the fused kernel at 99 tokens, 1.8× at 197, 1.6× at 290 and 1.2× at 442;
+    /// the fused kernel 1.6× the explicit path's at 785. Without gradients the fused kernel is the faster one there
+    /// (the hybrid's inference at 197 tokens, batch 256: 1.8× the explicit path in bf16, 2.1× in fp32), so inference
+    /// keeps <see cref="AutoMathMaxTokens"/>.
     /// </summary>
     public const int AutoMathMaxTokensReducedPrecision = 450;
 
@@ -78,7 +80,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         AttentionKernel.Math => true,
         AttentionKernel.Auto => x.device_type == DeviceType.CPU
-            && x.shape[1] <= (x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? AutoMathMaxTokensReducedPrecision : AutoMathMaxTokens),
+            && x.shape[1] <= (x.requires_grad && x.dtype is (ScalarType.BFloat16 or ScalarType.Float16) ? AutoMathMaxTokensReducedPrecision : AutoMathMaxTokens),
         _ => false,
     };
 

@@ -5,7 +5,7 @@ public enum AttentionKernel
 {
     /// <summary>
     /// <see cref="Math"/> for short sequences on the CPU (at most <see cref="Attention.AutoMathMaxTokens"/> tokens in
-    /// float32, <see cref="Attention.AutoMathMaxTokensReducedPrecision"/> in bfloat16 or float16), <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
+    /// float32 and in inference, <see cref="Attention.AutoMathMaxTokensReducedPrecision"/> when training in bfloat16 or float16), <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
     /// </summary>
     Auto,
 

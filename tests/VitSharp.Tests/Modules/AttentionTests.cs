@@ -38,13 +38,15 @@ public class AttentionTests
         using var longSequence = zeros(1, Attention.AutoMathMaxTokens + 1, 32);
         Assert.True(attention.UsesMath(shortSequence));
         Assert.False(attention.UsesMath(longSequence));
-        // In bfloat16 the explicit path stays faster for longer.
-        using var bf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16);
-        using var longBf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision + 1, 32], dtype: ScalarType.BFloat16);
-        using var longAsBf16 = longSequence.to(ScalarType.BFloat16);
-        Assert.True(attention.UsesMath(longAsBf16));
+        // Training in bfloat16 (the input records gradients), the explicit path stays faster for longer; in inference it does not.
+        using var bf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16, requires_grad: true);
+        using var longBf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision + 1, 32], dtype: ScalarType.BFloat16, requires_grad: true);
+        using var bf16Inference = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16);
         Assert.True(attention.UsesMath(bf16Sequence));
         Assert.False(attention.UsesMath(longBf16Sequence));
+        Assert.False(attention.UsesMath(bf16Inference));
+        using var trainingLongFloat32 = zeros([1, Attention.AutoMathMaxTokens + 1, 32], requires_grad: true);
+        Assert.False(attention.UsesMath(trainingLongFloat32));
         attention.Kernel = AttentionKernel.Fused;
         Assert.False(attention.UsesMath(shortSequence));
         attention.Kernel = AttentionKernel.Math;
