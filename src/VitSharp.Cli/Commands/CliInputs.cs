@@ -59,7 +59,7 @@ internal static class CliInputs
     };
 
     public static readonly string AttentionKernelHelp =
-        $"auto (math up to {Attention.AutoMathMaxTokens} tokens on the CPU, {Attention.AutoMathMaxTokensReducedPrecision} when training in bf16, else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
+        $"auto (on the CPU math up to {Attention.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

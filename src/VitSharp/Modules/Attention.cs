@@ -36,14 +36,16 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public const int AutoMathMaxTokens = 80;
 
     /// <summary>
-    /// The same limit when training in bfloat16 or float16 (the input records gradients), where the backward pass of
-    /// libtorch's fused CPU kernel is slow (AVX-512-BF16 CPU, 2 threads, 2026-11-28): training the hybrid in bf16, the
-    /// explicit path ran 3.0× the images/s of the fused kernel at 99 tokens, 1.8× at 197, 1.6× at 290 and 1.2× at 442;
-    /// the fused kernel 1.6× the explicit path's at 785. Without gradients the fused kernel is the faster one there
-    /// (the hybrid's inference at 197 tokens, batch 256: 1.8× the explicit path in bf16, 2.1× in fp32), so inference
-    /// keeps <see cref="AutoMathMaxTokens"/>.
+    /// In bfloat16 and float16 the limit is on the size of the score matrix instead, batch × heads × tokens², because
+    /// libtorch's fused CPU kernel is slow there until that matrix outgrows the caches (AVX-512-BF16 CPU, 2 threads,
+    /// 2026-11-28). The explicit path was faster at every size up to 15 M scores: training the Fashion-MNIST hybrid
+    /// (4 heads of 16) 3.0× at 99 tokens (2.5 M scores), 1.8× at 197 (5.0 M), 1.6× at 290 (7.1 M), 1.2× at 442
+    /// (10.9 M); its inference 1.2× at 197 tokens, batch 8 (1.2 M); ViT-S/16 inference at 197 tokens 1.12×, 1.15×,
+    /// 1.26× and 1.08× at batch 1, 8, 32 and 64 (14.9 M); ViT-B/16 at batch 8 1.16× (3.7 M). The fused kernel was
+    /// faster above it: 1.6× training the hybrid at 785 tokens (19.7 M), 1.8× in its inference at 197 tokens, batch
+    /// 256 (39.7 M).
     /// </summary>
-    public const int AutoMathMaxTokensReducedPrecision = 450;
+    public const long AutoMathMaxScoresReducedPrecision = 1L << 24;
 
     /// <summary>Whether <see cref="forward"/> always uses the fused kernel, as opposed to the explicit matmul path (timm's <c>fused_attn</c>).</summary>
     public bool FusedAttention
@@ -79,8 +81,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     internal bool UsesMath(Tensor x) => Kernel switch
     {
         AttentionKernel.Math => true,
-        AttentionKernel.Auto => x.device_type == DeviceType.CPU
-            && x.shape[1] <= (x.requires_grad && x.dtype is (ScalarType.BFloat16 or ScalarType.Float16) ? AutoMathMaxTokensReducedPrecision : AutoMathMaxTokens),
+        AttentionKernel.Auto => x.device_type == DeviceType.CPU && (x.dtype is ScalarType.BFloat16 or ScalarType.Float16
+            ? x.shape[0] * NumHeads * x.shape[1] * x.shape[1] <= AutoMathMaxScoresReducedPrecision
+            : x.shape[1] <= AutoMathMaxTokens),
         _ => false,
     };
 

@@ -4,8 +4,10 @@ namespace VitSharp.Modules;
 public enum AttentionKernel
 {
     /// <summary>
-    /// <see cref="Math"/> for short sequences on the CPU (at most <see cref="Attention.AutoMathMaxTokens"/> tokens in
-    /// float32 and in inference, <see cref="Attention.AutoMathMaxTokensReducedPrecision"/> when training in bfloat16 or float16), <see cref="Fused"/> otherwise: whichever trained faster at that length when measured (bench/train-throughput/README.md).
+    /// On the CPU, <see cref="Math"/> for short sequences (at most <see cref="Attention.AutoMathMaxTokens"/> tokens in
+    /// float32; in bfloat16 or float16 while batch × heads × tokens² is at most
+    /// <see cref="Attention.AutoMathMaxScoresReducedPrecision"/>), <see cref="Fused"/> otherwise: whichever was faster
+    /// there when measured (bench/train-throughput/README.md and the constants' comments).
     /// </summary>
     Auto,
 

@@ -38,15 +38,14 @@ public class AttentionTests
         using var longSequence = zeros(1, Attention.AutoMathMaxTokens + 1, 32);
         Assert.True(attention.UsesMath(shortSequence));
         Assert.False(attention.UsesMath(longSequence));
-        // Training in bfloat16 (the input records gradients), the explicit path stays faster for longer; in inference it does not.
-        using var bf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16, requires_grad: true);
-        using var longBf16Sequence = zeros([1, Attention.AutoMathMaxTokensReducedPrecision + 1, 32], dtype: ScalarType.BFloat16, requires_grad: true);
-        using var bf16Inference = zeros([1, Attention.AutoMathMaxTokensReducedPrecision, 32], dtype: ScalarType.BFloat16);
-        Assert.True(attention.UsesMath(bf16Sequence));
-        Assert.False(attention.UsesMath(longBf16Sequence));
-        Assert.False(attention.UsesMath(bf16Inference));
-        using var trainingLongFloat32 = zeros([1, Attention.AutoMathMaxTokens + 1, 32], requires_grad: true);
-        Assert.False(attention.UsesMath(trainingLongFloat32));
+        // In bfloat16 the limit is on batch x heads x tokens^2 (2 heads here), with or without gradients.
+        long batchAtLimit = Attention.AutoMathMaxScoresReducedPrecision / (2 * 100 * 100);
+        using var atLimit = zeros([batchAtLimit, 100, 32], dtype: ScalarType.BFloat16);
+        using var overLimit = zeros([batchAtLimit + 1, 100, 32], dtype: ScalarType.BFloat16);
+        using var longAsBf16 = longSequence.to(ScalarType.BFloat16);
+        Assert.True(attention.UsesMath(atLimit));
+        Assert.False(attention.UsesMath(overLimit));
+        Assert.True(attention.UsesMath(longAsBf16));
         attention.Kernel = AttentionKernel.Fused;
         Assert.False(attention.UsesMath(shortSequence));
         attention.Kernel = AttentionKernel.Math;
