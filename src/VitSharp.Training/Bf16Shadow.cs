@@ -25,6 +25,7 @@ internal sealed class Bf16Shadow : IDisposable
         {
             PosEmbedResampling = master.PosEmbedResampling,
             AttentionKernel = master.AttentionKernel,
+            LinearKernel = master.LinearKernel,
         };
         copy.to(master.PosEmbedParameter.device);
         copy.to(ScalarType.BFloat16);

@@ -61,5 +61,17 @@ internal static class CliInputs
     public static readonly string AttentionKernelHelp =
         $"auto (on the CPU math up to {Attention.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
 
+    /// <summary>A <c>--linear</c> value: auto, blas or onednn.</summary>
+    public static LinearKernel ParseLinearKernel(string text) => text.ToLowerInvariant() switch
+    {
+        "auto" => LinearKernel.Auto,
+        "blas" => LinearKernel.Blas,
+        "onednn" => LinearKernel.OneDnn,
+        _ => throw new ArgumentException($"--linear '{text}' is not supported; expected auto, blas or onednn"),
+    };
+
+    public static readonly string LinearKernelHelp =
+        "auto (onednn for fp32 on x86-64 CPUs from 64 rows and 2^23 multiply-adds up, else blas), blas (libtorch's linear: MKL's SGEMM) or onednn (oneDNN, as a 1x1 convolution)";
+
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

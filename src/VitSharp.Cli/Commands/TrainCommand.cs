@@ -57,11 +57,12 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "TorchSharp intra-op threads (default: TorchSharp's; resume bit-exactly with the same count)" };
         var workers = Opt("--workers", "data-loading threads", 1);
         var attention = Opt("--attention", CliInputs.AttentionKernelHelp, "auto");
+        var linear = Opt("--linear", CliInputs.LinearKernelHelp, "auto");
         var precision = Opt("--precision", "fp32, or bf16: forward and backward on a bfloat16 copy of the model, master weights, loss, AdamW, EMA and evaluation in float32; pays only on CPUs with AVX-512-BF16 or AMX", "fp32");
 
         var command = new Command("train", "Train or fine-tune a ViT: AdamW, warmup + cosine, mixup/cutmix, EMA, crash-safe checkpoints and --resume.");
         foreach (Option o in new Option[] { dataset, arch, config, init, outDir, epochs, batch, lr, minLr, warmup, weightDecay, smoothing, dropPath, mixup, cutmix,
-            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers, attention, precision })
+            rrcScaleMin, cropPadding, flip, erasing, zoom, zoomProb, multiRes, multiResProb, multiResSamePixels, multiResFrom, clipGrad, ema, emaWarmup, layerDecay, imgSize, seed, checkpointMinutes, resume, limitTrain, limitTest, threads, workers, attention, linear, precision })
             command.Options.Add(o);
 
         command.SetAction(r =>
@@ -123,6 +124,7 @@ internal static class TrainCommand
                 ? LoadInit(initPath, Fit)
                 : new VisionTransformer(Fit(configFromFile ?? registered!));
             model.AttentionKernel = CliInputs.ParseAttentionKernel(r.GetValue(attention)!);
+            model.LinearKernel = CliInputs.ParseLinearKernel(r.GetValue(linear)!);
             if (model.Config.InChans != trainSet.Channels)
                 throw new ArgumentException($"the model takes {model.Config.InChans}-channel images, the dataset has {trainSet.Channels} channels");
 

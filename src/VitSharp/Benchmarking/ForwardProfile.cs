@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TorchSharp;
 using VitSharp.Models;
+using VitSharp.Modules;
 using VitSharp.PosEmbed;
 using static TorchSharp.torch;
 
@@ -42,6 +43,16 @@ public static class ForwardProfile
             }).remove);
         }
 
+        // Linear layers that a fast kernel ran outside their own call report here instead of through their hooks.
+        var linearKinds = model.named_modules()
+            .Where(entry => entry.module is TorchSharp.Modules.Linear && Kind(entry.name) is not null)
+            .ToDictionary(entry => (TorchSharp.Modules.Linear)entry.module, entry => Kind(entry.name)!);
+        LinearKernels.BypassObserver = (layer, elapsed) =>
+        {
+            if (recording && linearKinds.TryGetValue(layer, out var kind))
+                totals[kind] = totals.GetValueOrDefault(kind) + elapsed.TotalMilliseconds;
+        };
+
         double wholeMs = 0;
         try
         {
@@ -59,6 +70,7 @@ public static class ForwardProfile
         }
         finally
         {
+            LinearKernels.BypassObserver = null;
             foreach (var remove in removers) remove();
         }
 

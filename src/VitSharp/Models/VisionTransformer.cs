@@ -114,7 +114,8 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             ? features[.., 0]
             : features[.., NumPrefixTokens..].mean([1]);
         pooled = head_drop.call(fc_norm.call(pooled));
-        return (preLogits ? pooled : head.call(pooled)).MoveToOuterDisposeScope();
+        var output = preLogits ? pooled : head is Linear linearHead ? linearHead.Apply(pooled, linearKernel) : head.call(pooled);
+        return output.MoveToOuterDisposeScope();
     }
 
     /// <summary>One pass giving the final tokens and the last block's attention probabilities <c>[B, heads, T, T]</c>.</summary>
@@ -198,6 +199,23 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     {
         get => blocks.Count == 0 ? AttentionKernel.Auto : blocks[0].Attn.Kernel;
         set { foreach (var block in blocks) block.Attn.Kernel = value; }
+    }
+
+    private LinearKernel linearKernel = LinearKernel.Auto;
+
+    /// <summary>Which code computes every linear layer: the blocks' projections and MLPs and the head (<see cref="Modules.LinearKernel"/>); all give the same function.</summary>
+    public LinearKernel LinearKernel
+    {
+        get => linearKernel;
+        set
+        {
+            linearKernel = value;
+            foreach (var block in blocks)
+            {
+                block.Attn.LinearKernel = value;
+                block.Mlp.LinearKernel = value;
+            }
+        }
     }
 
     /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>

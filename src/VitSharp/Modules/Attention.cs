@@ -47,6 +47,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     /// </summary>
     public const long AutoMathMaxScoresReducedPrecision = 1L << 24;
 
+    /// <summary>Which code computes the <c>qkv</c> and <c>proj</c> projections (default: <see cref="LinearKernel.Auto"/>).</summary>
+    public LinearKernel LinearKernel { get; set; } = LinearKernel.Auto;
+
     /// <summary>Whether <see cref="forward"/> always uses the fused kernel, as opposed to the explicit matmul path (timm's <c>fused_attn</c>).</summary>
     public bool FusedAttention
     {
@@ -70,20 +73,23 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var (q, k, v) = SplitHeads(qkv.call(x));
-        var context = UsesMath(x)
+        long[] shape = x.shape;
+        var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1]), shape);
+        var context = UsesMath(x, shape)
             ? attn_drop.call(Probabilities(q, k)).matmul(v)
             : nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0);
-        return Project(context, x).MoveToOuterDisposeScope();
+        return Project(context, shape).MoveToOuterDisposeScope();
     }
 
     /// <summary>Whether <see cref="forward"/> takes the explicit path for input <paramref name="x"/> <c>[B, N, C]</c>.</summary>
-    internal bool UsesMath(Tensor x) => Kernel switch
+    internal bool UsesMath(Tensor x) => UsesMath(x, x.shape);
+
+    private bool UsesMath(Tensor x, long[] shape) => Kernel switch
     {
         AttentionKernel.Math => true,
         AttentionKernel.Auto => x.device_type == DeviceType.CPU && (x.dtype is ScalarType.BFloat16 or ScalarType.Float16
-            ? x.shape[0] * NumHeads * x.shape[1] * x.shape[1] <= AutoMathMaxScoresReducedPrecision
-            : x.shape[1] <= AutoMathMaxTokens),
+            ? shape[0] * NumHeads * shape[1] * shape[1] <= AutoMathMaxScoresReducedPrecision
+            : shape[1] <= AutoMathMaxTokens),
         _ => false,
     };
 
@@ -91,23 +97,25 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     public (Tensor Output, Tensor Probabilities) ForwardWithAttention(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var (q, k, v) = SplitHeads(qkv.call(x));
+        long[] shape = x.shape;
+        var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1]), shape);
         var probabilities = Probabilities(q, k);
         var context = attn_drop.call(probabilities).matmul(v);
-        var output = Project(context, x);
+        var output = Project(context, shape);
         return (output.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
 
     private Tensor Probabilities(Tensor q, Tensor k) => q.Times(Math.Pow(HeadDim, -0.5)).matmul(k.transpose(-2, -1)).softmax(-1);
 
     /// <summary>q, k and v <c>[B, heads, N, D]</c> from the packed projection <c>[B, N, 3·heads·D]</c>.</summary>
-    private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor packed)
+    private (Tensor Q, Tensor K, Tensor V) SplitHeads(Tensor packed, long[] inputShape)
     {
-        long b = packed.shape[0], n = packed.shape[1];
+        long b = inputShape[0], n = inputShape[1];
         var parts = packed.reshape(b, n, 3, NumHeads, HeadDim).permute(2, 0, 3, 1, 4).unbind(0);
         return (parts[0], parts[1], parts[2]);
     }
 
-    private Tensor Project(Tensor context, Tensor x) =>
-        proj_drop.call(proj.call(context.transpose(1, 2).reshape(x.shape[0], x.shape[1], x.shape[2])));
+    /// <summary>The heads' outputs <c>[B, heads, N, D]</c> joined back to <c>[B, N, C]</c> and projected.</summary>
+    private Tensor Project(Tensor context, long[] inputShape) =>
+        proj_drop.call(proj.Apply(context.transpose(1, 2).reshape(inputShape[0], inputShape[1], inputShape[2]), LinearKernel, inputShape[0] * inputShape[1]));
 }

@@ -37,6 +37,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
 
     public Attention Attn => attn;
 
+    public Mlp Mlp => mlp;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -23,10 +23,15 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>Which code computes <c>fc1</c> and <c>fc2</c> (default: <see cref="LinearKernel.Auto"/>).</summary>
+    public LinearKernel LinearKernel { get; set; } = LinearKernel.Auto;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var y = drop2.call(fc2.call(drop1.call(act.call(fc1.call(x)))));
+        long rows = LinearKernel == LinearKernel.Auto ? LinearKernels.Rows(x.shape) : 0;
+        var hidden = drop1.call(act.call(fc1.Apply(x, LinearKernel, rows)));
+        var y = drop2.call(fc2.Apply(hidden, LinearKernel, rows));
         return y.MoveToOuterDisposeScope();
     }
 }

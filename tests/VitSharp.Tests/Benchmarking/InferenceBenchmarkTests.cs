@@ -3,6 +3,7 @@ using VitSharp.Benchmarking;
 using VitSharp.Checkpoints;
 using VitSharp.Training.Data;
 using VitSharp.Models;
+using VitSharp.Modules;
 using VitSharp.PosEmbed;
 using VitSharp.Tests.Models;
 using static TorchSharp.torch;
@@ -121,6 +122,46 @@ public class InferenceBenchmarkTests
         }
         model.to(ScalarType.Float32);
         Assert.True(agree >= 0.99 * total, string.Join("; ", report));
+    }
+
+    [Fact]
+    public void OneDnn_linear_layers_agree_with_libtorchs_on_the_shipped_model_and_real_images()
+    {
+        // As above, float32 both ways: only the order of the sums differs, so the logits must agree to float32 noise.
+        using var loaded = CheckpointLoader.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist-hybrid-multires", "model.safetensors"));
+        var model = loaded.Model;
+        model.eval();
+        var data = FashionMnist.Open("fashion-mnist:sample", "test");
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var images = stack(Enumerable.Range(0, 256).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        var report = new List<string>();
+        foreach (int side in new[] { 28, 56 })
+        {
+            var input = side == 28 ? images : nn.functional.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+            model.LinearKernel = LinearKernel.Blas;
+            var expected = model.call(input);
+            model.LinearKernel = LinearKernel.OneDnn;
+            var logits = model.call(input);
+            int same = (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
+            double error = Fixtures.MaxAbsDiff(logits, expected);
+            report.Add($"{side}x{side}: top-1 agreement {same}/256, max |logit error| {error:E2} (logits up to {expected.abs().max().item<float>():F2})");
+            Assert.True(error <= 1e-4, string.Join("; ", report));
+            Assert.True(same >= 255, string.Join("; ", report));
+        }
+        model.LinearKernel = LinearKernel.Auto;
+    }
+
+    [Fact]
+    public void The_profile_times_linear_layers_that_run_outside_their_hooks()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        model.LinearKernel = LinearKernel.OneDnn;
+        var parts = ForwardProfile.Measure(model, new GridSize(32, 48), batch: 2, ScalarType.Float32, passes: 3, warmup: 1);
+        foreach (string part in new[] { "attention qkv projection", "attention output projection", "MLP fc1", "MLP fc2", "head" })
+            Assert.Contains(parts, p => p.Part == part && p.Milliseconds > 0);
+        Assert.InRange(parts.SkipLast(1).Sum(p => p.Milliseconds), 0.9 * parts[^1].Milliseconds, 1.1 * parts[^1].Milliseconds);
+        Assert.Null(LinearKernels.BypassObserver);
     }
 
     [Fact]

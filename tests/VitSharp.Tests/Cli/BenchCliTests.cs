@@ -40,13 +40,24 @@ public class BenchCliTests
         var lines = Lines(stdout);
         Assert.Contains("vit_timm_rect.weights.safetensors on cpu", lines[0]);
         Assert.StartsWith("size", lines[1]);
-        Assert.Matches(@"^32x48\s+2\s+fp32\s+auto\s+\d", lines[2]);
+        Assert.Matches(@"^32x48\s+2\s+fp32\s+auto\s+auto\s+\d", lines[2]);
+    }
+
+    [Fact]
+    public void Linear_times_each_kernel_asked_for()
+    {
+        var (code, stdout, err) = Run("bench", "--arch", "vit_tiny_patch16_224", "--size", "32", "--batch", "1", "--linear", "blas", "onednn",
+            "--warmup", "0", "--warmup-seconds", "0", "--iterations", "1", "--seconds", "0", "--threads", "1", "--json");
+        Assert.True(code == 0, err);
+        var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(["blas", "onednn"], rows.Select(r => (string)r["linear"]!));
     }
 
     [Theory]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--size", "33" }, "not divisible by the patch size 16")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--dtype", "fp8" }, "--dtype 'fp8' is not supported")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--attention", "flash" }, "--attention 'flash' is not supported")]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--linear", "mkl" }, "--linear 'mkl' is not supported; expected auto, blas or onednn")]
     [InlineData(new[] { "bench" }, "give --arch NAME")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--batch", "0" }, "--batch needs positive")]
     public void Bad_options_fail_with_the_reason(string[] args, string reason)

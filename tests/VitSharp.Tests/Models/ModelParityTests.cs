@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using VitSharp.IO;
 using VitSharp.Models;
+using VitSharp.Modules;
 using VitSharp.Weights;
 using static TorchSharp.torch;
 
@@ -54,6 +55,10 @@ public class ModelParityTests
             model.FusedAttention = false;
             errors["logits (math attention in forward)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
             model.FusedAttention = true;
+            // These models are small enough that LinearKernel.Auto keeps libtorch's linear; oneDNN's is checked forced.
+            model.LinearKernel = LinearKernel.OneDnn;
+            errors["logits (oneDNN linear layers)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+            model.LinearKernel = LinearKernel.Auto;
         }
         if (outputs.Contains("cls_features"))
             errors["cls_features"] = Fixtures.MaxAbsDiff(model.ForwardHead(features, preLogits: true), io.Get($"cls_features.{size}"));

@@ -87,6 +87,22 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void Linear_kernel_is_a_training_option_too()
+    {
+        string config = Path.Combine(work, "tiny-linear.json");
+        File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
+        string[] Args(string outDir, string kernel) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
+            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", "--linear", kernel];
+
+        var (code, stdout, err) = Run(Args(Path.Combine(work, "onednn"), "onednn"));
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 1:", stdout);
+        (code, _, err) = Run(Args(Path.Combine(work, "mkl"), "mkl"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("--linear 'mkl' is not supported", err);
+    }
+
+    [Fact]
     public void Training_into_a_folder_with_a_checkpoint_without_resume_is_refused()
     {
         string outDir = Path.Combine(work, "run");
