@@ -13,6 +13,8 @@ OUT="${OUT:-/tmp/train-throughput}"
 CONFIG="${CONFIG:-$ROOT/models/fmnist-hybrid-multires/model.json}"
 MODEL="$(basename "$(dirname "$CONFIG")")"
 mkdir -p "$OUT"
+# Both sides keep freed tensor memory for reuse, as the vitsharp command does in-process (src/VitSharp/Native/NativeHeap.cs).
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864
 date -u; lscpu | head -20 > "$OUT/lscpu.txt"
 
 # --- VitSharp: one 300-step epoch (38400 images / 128) ----------------------------------------------------------

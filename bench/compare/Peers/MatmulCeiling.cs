@@ -6,8 +6,10 @@ namespace VitSharp.Bench.Peers;
 
 /// <summary>
 /// The machine's matmul ceiling through libtorch (the kernels every TorchSharp model uses): the best rate of a
-/// large square product, fp32 and bf16, over repeated timed rounds. On a CPU without AMX or AVX-512-BF16, bf16 is
-/// emulated and slower than fp32: the figure says so.
+/// large square product, fp32 and bf16, over repeated timed rounds. In fp32 both of libtorch's kernels are timed:
+/// its <c>matmul</c> (MKL's SGEMM) and oneDNN (<see cref="OneDnnLinear"/>, what VitSharp's linear layers use on
+/// x86-64); the ceiling is the faster. On a CPU without AMX or AVX-512-BF16, bf16 is emulated and slower than fp32:
+/// the figure says so.
 /// </summary>
 internal static class MatmulCeiling
 {
@@ -16,18 +18,22 @@ internal static class MatmulCeiling
         TorchRuntime.EnsureLoaded();
         int threads = a.Int("--threads"), n = a.Int("--n", 2048);
         set_num_threads(threads);
-        var dtypes = a.Int("--bf16", 1) == 1 ? new[] { ("fp32", ScalarType.Float32), ("bf16", ScalarType.BFloat16) } : [("fp32", ScalarType.Float32)];
-        foreach (var (name, dtype) in dtypes)
+        var cases = new List<(string Name, ScalarType DType, string Kernel)> { ("fp32", ScalarType.Float32, "matmul") };
+        if (OneDnnLinear.IsAvailable) cases.Add(("fp32", ScalarType.Float32, "onednn"));
+        if (a.Int("--bf16", 1) == 1) cases.Add(("bf16", ScalarType.BFloat16, "matmul"));
+        foreach (var (name, dtype, kernel) in cases)
         {
             using var x = randn(n, n).to(dtype);
             using var y = randn(n, n).to(dtype);
             using var _ = inference_mode();
-            var latencies = PassTimer.Time(() => { using var z = x.matmul(y); }, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
+            Action product = kernel == "onednn" ? () => { using var z = OneDnnLinear.Forward(x, y, null); } : () => { using var z = x.matmul(y); };
+            var latencies = PassTimer.Time(product, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
             double best = latencies.Min() / 1000;
             var result = new System.Text.Json.Nodes.JsonObject
             {
                 ["peer"] = "matmul-ceiling",
                 ["dtype"] = name,
+                ["kernel"] = kernel,
                 ["n"] = n,
                 ["threads"] = threads,
                 ["gflops_best"] = Math.Round(2.0 * n * n * n / best / 1e9, 1),
