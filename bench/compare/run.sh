@@ -94,9 +94,11 @@ for arch in $ARCHS; do
   for round in $(seq "$ROUNDS"); do
     "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 112x448 --batch 8 --threads "$THREADS" \
       --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"purpose\":\"grid\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
+    # bf16 in every round too, so that bf16 / fp32 is a ratio within rounds like the others (one 3-pass look, as
+    # before 2026-11-28 15:00Z, once measured 33 images/s for ViT-S where a rerun minutes later gave 66-76).
+    [ "$BF16" = 1 ] && "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 --batch 8 --dtype bf16 \
+      --threads "$THREADS" --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
   done
-  [ "$BF16" = 1 ] && "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 --batch 8 --dtype bf16 \
-    --threads "$THREADS" --iterations 3 --seconds 0 --json | sed 's/^{/{"peer":"vitsharp",/' | tee -a "$OUT/results.jsonl"
 done
 
 echo "== profile of one ViT-S/16 forward pass (224, batch 8)"
