@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using TorchSharp.Modules;
 using VitSharp.Native;
-using static TorchSharp.torch;
 
 namespace VitSharp.Modules;
 
@@ -20,65 +17,4 @@ public enum LinearKernel
 
     /// <summary>oneDNN, as a 1×1 convolution (<see cref="OneDnnLinear"/>), whatever the size; float32 on the CPU only, <see cref="Blas"/> elsewhere.</summary>
     OneDnn,
-}
-
-/// <summary>Runs a <see cref="Linear"/> layer with the chosen <see cref="LinearKernel"/>.</summary>
-public static class LinearKernels
-{
-    /// <summary>
-    /// <see cref="LinearKernel.Auto"/> gives a product to oneDNN from this many rows (tokens × images) up, and from
-    /// <see cref="AutoOneDnnMinMultiplyAdds"/> multiply-adds (rows × in × out) up. oneDNN costs some 30–40 µs more per
-    /// call than MKL (AMD EPYC, AVX-512, 2 threads, 2026-11-28), and runs about 2× MKL's rate beyond. Over rows
-    /// 16–16384 × in 64–768 × out 64–1024, oneDNN was slower at every 16-row product (0.26–0.80× MKL's speed) and
-    /// at or below 4.2 M multiply-adds but one (0.28–0.97×; 64×64×1024 1.37×), and faster at every product of at least
-    /// 64 rows and 12.6 M multiply-adds (1.24–2.41×).
-    /// </summary>
-    public const long AutoOneDnnMinRows = 64;
-
-    /// <inheritdoc cref="AutoOneDnnMinRows"/>
-    public const long AutoOneDnnMinMultiplyAdds = 1L << 23;
-
-    /// <summary>
-    /// Set while <see cref="Benchmarking.ForwardProfile"/> measures: told of each layer that ran outside its own
-    /// <c>call</c> (so its forward hooks did not fire), with the wall time it took.
-    /// </summary>
-    internal static Action<Linear, TimeSpan>? BypassObserver { get; set; }
-
-    /// <summary><paramref name="layer"/> applied to <paramref name="x"/> by <paramref name="kernel"/> where it applies, by the layer itself otherwise.</summary>
-    public static Tensor Apply(this Linear layer, Tensor x, LinearKernel kernel) =>
-        layer.Apply(x, kernel, kernel == LinearKernel.Auto ? Rows(x.shape) : 0);
-
-    /// <summary>
-    /// As <see cref="Apply(Linear, Tensor, LinearKernel)"/>, for a caller that knows how many rows <paramref name="x"/>
-    /// has (the product of all but its last dimension): every query of a tensor is a call into libtorch, which costs
-    /// about a microsecond, as much as a small layer's arithmetic.
-    /// </summary>
-    public static Tensor Apply(this Linear layer, Tensor x, LinearKernel kernel, long rows)
-    {
-        if (!UsesOneDnn(kernel, layer, x, rows)) return layer.call(x);
-        var weight = layer.weight!;
-        if (BypassObserver is not { } observer) return OneDnnLinear.Forward(x, weight, layer.bias);
-        long start = Stopwatch.GetTimestamp();
-        var y = OneDnnLinear.Forward(x, weight, layer.bias);
-        observer(layer, Stopwatch.GetElapsedTime(start));
-        return y;
-    }
-
-    /// <summary>The product of all but the last of <paramref name="shape"/>: the rows a linear layer multiplies.</summary>
-    public static long Rows(ReadOnlySpan<long> shape)
-    {
-        long rows = 1;
-        for (int i = 0; i < shape.Length - 1; i++) rows *= shape[i];
-        return rows;
-    }
-
-    /// <summary>Whether <see cref="Apply(Linear, Tensor, LinearKernel, long)"/> gives this product to oneDNN.</summary>
-    internal static bool UsesOneDnn(LinearKernel kernel, Linear layer, Tensor x, long rows) => kernel switch
-    {
-        LinearKernel.Blas => false,
-        LinearKernel.OneDnn => OneDnnLinear.Supports(x, layer.weight!),
-        // The size test first, on numbers the caller and the layer already hold: a small model's layers stop there.
-        _ => rows >= AutoOneDnnMinRows && rows * layer.in_features * layer.out_features >= AutoOneDnnMinMultiplyAdds
-            && OneDnnLinear.Supports(x, layer.weight!),
-    };
 }
