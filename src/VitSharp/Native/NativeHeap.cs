@@ -9,15 +9,17 @@ namespace VitSharp.Native;
 /// fresh mappings and unmaps them on free, and trims the heap's top when more than its trim threshold is free, so a
 /// ViT's activations (a ViT-B/16 MLP hidden layer at batch 8 is 19 MB) are page-faulted in again on every forward
 /// pass. glibc raises the mmap threshold on its own as large blocks are freed, but only up to the size it has seen.
-/// Fixing both thresholds made ViT-S/16 and ViT-B/16 inference at 224, batch 8, 1.2–1.35× faster in most runs
-/// (AMD EPYC, 2 threads, 2026-11-28; PyTorch 1.13 gained alike with the same settings as environment variables);
-/// neither threshold alone helped, and each alone was slower.
+/// Fixing both thresholds made ViT-S/16 at 224 faster in every one of three alternating pairs of runs (AMD EPYC,
+/// 2 threads, 2026-11-28; `vitsharp bench`, p50 per pass): 195–208 ms against 250–280 at batch 8, 32–37 ms against
+/// 37–52 at batch 1, with the same peak resident memory (425–435 MB either way); ViT-B/16 at batch 8 ran at 11.6
+/// images/s against 9.6 and 11.8 in two pairs (743–750 MB against 733–744). PyTorch 1.13 gained alike from the same
+/// settings as environment variables. Neither threshold alone helped, and each alone was slower.
 /// </para>
 /// <para>
 /// The cost is memory: up to <see cref="TrimThresholdBytes"/> of freed memory stays mapped, and blocks up to
 /// <see cref="MmapThresholdBytes"/> come from the heap, where fragmentation can keep more. The settings are
-/// process-wide, so the library never applies them by itself: the <c>vitsharp</c> command does at start-up, and a
-/// program calls <see cref="KeepFreedMemory"/> once if it wants the same. The environment variables
+/// process-wide, so the library never applies them by itself: the <c>vitsharp</c> command does at start-up (unless
+/// <c>VITSHARP_KEEP_FREED_MEMORY=0</c>), and a program calls <see cref="KeepFreedMemory"/> once if it wants the same. The environment variables
 /// <c>MALLOC_MMAP_THRESHOLD_</c> and <c>MALLOC_TRIM_THRESHOLD_</c> do the same for any program on glibc.
 /// </para>
 /// </summary>
