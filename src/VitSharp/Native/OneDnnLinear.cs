@@ -19,9 +19,10 @@ namespace VitSharp.Native;
 /// </summary>
 public static class OneDnnLinear
 {
-    // TorchScript, compiled once by libtorch; the C++ front end resolves torch.* to aten:: operators.
+    // TorchScript, compiled once by libtorch; the C++ front end resolves torch.* to aten:: operators. The two entry
+    // points exist because a C# null cannot be passed as an optional tensor.
     private const string Script = """
-        def linear_bias(x: Tensor, weight: Tensor, bias: Tensor):
+        def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor]):
             out_features = weight.size(0)
             in_features = weight.size(1)
             rows = x.numel() // in_features
@@ -32,16 +33,11 @@ public static class OneDnnLinear
             shape[-1] = out_features
             return y.permute([0, 2, 3, 1]).reshape(shape)
 
+        def linear_bias(x: Tensor, weight: Tensor, bias: Tensor):
+            return linear(x, weight, bias)
+
         def linear_no_bias(x: Tensor, weight: Tensor):
-            out_features = weight.size(0)
-            in_features = weight.size(1)
-            rows = x.numel() // in_features
-            x4 = x.reshape([1, rows, 1, in_features]).permute([0, 3, 1, 2])
-            w4 = weight.reshape([out_features, 1, 1, in_features]).permute([0, 3, 1, 2])
-            y = torch.mkldnn_convolution(x4, w4, None, [0, 0], [1, 1], [1, 1], 1)
-            shape = x.size()
-            shape[-1] = out_features
-            return y.permute([0, 2, 3, 1]).reshape(shape)
+            return linear(x, weight, None)
         """;
 
     private static readonly Lazy<jit.CompilationUnit?> Compiled = new(CompileAndProbe, LazyThreadSafetyMode.ExecutionAndPublication);

@@ -98,13 +98,11 @@ public class InferenceBenchmarkTests
     {
         // The model VitSharp trained (beside the CLI) on the first 256 test images of the bundled Fashion-MNIST sample,
         // normalised as training did (0.5 / 0.5), at its own size and at 56x56 with its table resampled.
-        using var loaded = CheckpointLoader.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist-hybrid-multires", "model.safetensors"));
+        using var loaded = LoadShippedModel();
         var model = loaded.Model;
-        model.eval();
-        var data = FashionMnist.Open("fashion-mnist:sample", "test");
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var images = stack(Enumerable.Range(0, 256).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        var images = SampleTestImages(256);
         var report = new List<string>();
         int agree = 0, total = 0;
         foreach (int side in new[] { 28, 56 })
@@ -128,13 +126,11 @@ public class InferenceBenchmarkTests
     public void OneDnn_linear_layers_agree_with_libtorchs_on_the_shipped_model_and_real_images()
     {
         // As above, float32 both ways: only the order of the sums differs, so the logits must agree to float32 noise.
-        using var loaded = CheckpointLoader.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist-hybrid-multires", "model.safetensors"));
+        using var loaded = LoadShippedModel();
         var model = loaded.Model;
-        model.eval();
-        var data = FashionMnist.Open("fashion-mnist:sample", "test");
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var images = stack(Enumerable.Range(0, 256).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        var images = SampleTestImages(256);
         var report = new List<string>();
         foreach (int side in new[] { 28, 56 })
         {
@@ -182,6 +178,21 @@ public class InferenceBenchmarkTests
             Fixtures.AssertClose(logits, io.Get("logits.32x48"), "logits after profiling");
         var again = ForwardProfile.Measure(model, new GridSize(32, 48), batch: 2, ScalarType.Float32, passes: 3, warmup: 1);
         Assert.InRange(again.SkipLast(1).Sum(p => p.Milliseconds), 0.5 * again[^1].Milliseconds, 1.1 * again[^1].Milliseconds);
+    }
+
+    /// <summary>The model VitSharp trained and ships beside the CLI, in evaluation mode.</summary>
+    private static LoadedCheckpoint LoadShippedModel()
+    {
+        var loaded = CheckpointLoader.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist-hybrid-multires", "model.safetensors"));
+        loaded.Model.eval();
+        return loaded;
+    }
+
+    /// <summary>The first <paramref name="count"/> test images of the bundled Fashion-MNIST sample, normalised as training did (0.5 / 0.5).</summary>
+    private static Tensor SampleTestImages(int count)
+    {
+        var data = FashionMnist.Open("fashion-mnist:sample", "test");
+        return stack(Enumerable.Range(0, count).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
     }
 
     private static Tensor WithNoGrad(VisionTransformer model, Tensor input)

@@ -63,13 +63,19 @@ public sealed class TrainCliTests : IDisposable
         Assert.False(Directory.Exists(refusedDir));
     }
 
-    [Fact]
-    public void Bf16_training_runs_from_the_command_line_and_other_precisions_are_refused()
+    /// <summary>The arguments of one quick epoch of a one-block ViT on 64 sample images, into <paramref name="outDir"/>, plus <paramref name="extra"/>.</summary>
+    private string[] TinyOneEpoch(string outDir, params string[] extra)
     {
         string config = Path.Combine(work, "tiny.json");
         File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
-        string[] Args(string outDir, string precision) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
-            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", "--precision", precision];
+        return ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
+            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", .. extra];
+    }
+
+    [Fact]
+    public void Bf16_training_runs_from_the_command_line_and_other_precisions_are_refused()
+    {
+        string[] Args(string outDir, string precision) => TinyOneEpoch(outDir, "--precision", precision);
 
         string outDir = Path.Combine(work, "bf16");
         var (code, stdout, err) = Run(Args(outDir, "bf16"));
@@ -89,10 +95,7 @@ public sealed class TrainCliTests : IDisposable
     [Fact]
     public void Linear_kernel_is_a_training_option_too()
     {
-        string config = Path.Combine(work, "tiny-linear.json");
-        File.WriteAllText(config, """{"img_size": 28, "patch_size": 7, "embed_dim": 16, "depth": 1, "num_heads": 2}""");
-        string[] Args(string outDir, string kernel) => ["train", "--dataset", "fashion-mnist:sample", "--config", config, "--out", outDir,
-            "--epochs", "1", "--batch", "16", "--limit-train", "64", "--limit-test", "16", "--workers", "0", "--linear", kernel];
+        string[] Args(string outDir, string kernel) => TinyOneEpoch(outDir, "--linear", kernel);
 
         var (code, stdout, err) = Run(Args(Path.Combine(work, "onednn"), "onednn"));
         Assert.True(code == 0, err);
