@@ -49,7 +49,7 @@ internal static class TrainCommand
         var multiResSamePixels = new Option<bool>("--multi-res-same-pixels") { Description = "a resized batch keeps only as many images as hold the pixels of a base batch (NaViT's fixed token budget): a 2x step then costs little more than a base step" };
         var multiResFrom = Opt("--multi-res-from-epoch", "first epoch (1-based) whose batches may be resized to --multi-res; earlier ones train at the base size", 1);
         var imgSize = new Option<string?>("--img-size") { Description = "training image size HxW or N (default: the architecture's)" };
-        var seed = Opt("--seed", "seed of the data order, augmentation and dropout", 0);
+        var seed = Opt("--seed", "seed of the initial weights, data order, augmentation and dropout", 0);
         var checkpointMinutes = Opt("--checkpoint-minutes", "also checkpoint mid-epoch this often (0 = after every step)", 10.0);
         var resume = new Option<bool>("--resume") { Description = "continue the run in --out from its checkpoint (give the same settings)" };
         var limitTrain = new Option<int?>("--limit-train") { Description = "train on the first N images only" };
@@ -120,6 +120,9 @@ internal static class TrainCommand
                 NumClasses = trainSet.Labels.Count,
                 DropPathRate = r.GetValue(dropPath),
             };
+            // The seed also fixes the initial weights (timm seeds before create_model), so that two runs with the same
+            // settings and thread count are the same run; --resume then replaces them with the checkpoint's.
+            TorchSharp.torch.manual_seed(r.GetValue(seed));
             using var model = r.GetValue(init) is { } initPath
                 ? LoadInit(initPath, Fit)
                 : new VisionTransformer(Fit(configFromFile ?? registered!));

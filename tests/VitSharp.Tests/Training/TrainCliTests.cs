@@ -93,6 +93,25 @@ public sealed class TrainCliTests : IDisposable
     }
 
     [Fact]
+    public void The_seed_fixes_the_whole_run_including_the_initial_weights()
+    {
+        Dictionary<string, float[]> Weights(string name, string seed)
+        {
+            string outDir = Path.Combine(work, name);
+            var (code, _, err) = Run(TinyOneEpoch(outDir, "--seed", seed, "--threads", "1"));
+            Assert.True(code == 0, err);
+            using var file = VitSharp.IO.SafeTensors.Read(Path.Combine(outDir, "model.safetensors"));
+            return file.ToDictionary().ToDictionary(kv => kv.Key, kv => kv.Value.data<float>().ToArray());
+        }
+        var first = Weights("seed-a", "7");
+        var again = Weights("seed-b", "7");
+        var other = Weights("seed-c", "8");
+        Assert.Equal(first.Keys.Order(), again.Keys.Order());
+        Assert.All(first, kv => Assert.Equal(kv.Value, again[kv.Key]));
+        Assert.Contains(first, kv => !kv.Value.SequenceEqual(other[kv.Key]));
+    }
+
+    [Fact]
     public void Linear_kernel_is_a_training_option_too()
     {
         string[] Args(string outDir, string kernel) => TinyOneEpoch(outDir, "--linear", kernel);
