@@ -189,8 +189,12 @@ if train:
 if profile:
     p("## Where the time goes")
     p()
-    p("`vitsharp bench --profile` on ViT-S/16, 224×224, batch 8 (forward hooks on every layer; the attention core is the")
-    p("attention module minus its two projections):")
+    if linears:  # since 2026-11-28 15:00Z the linear layers run outside their module's call and time themselves
+        p("`vitsharp bench --profile` on ViT-S/16, 224×224, batch 8 (forward hooks on every layer, and the linear layers timed")
+        p("where their kernel runs; the attention core is the attention module minus its two projections):")
+    else:
+        p("`vitsharp bench --profile` on ViT-S/16, 224×224, batch 8 (forward hooks on every layer; the attention core is the")
+        p("attention module minus its two projections):")
     p()
     p("```")
     p(profile)
