@@ -113,7 +113,7 @@ internal static class BenchCommand
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
         output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
-        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",5} {"linear",6} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",6} {"linear",6} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
     }
 
     private static void WriteProfile(TextWriter output, IReadOnlyList<ProfilePart> parts)
@@ -124,7 +124,7 @@ internal static class BenchCommand
     }
 
     private static string Row(InferenceBenchmarkResult r, AttentionKernel kernel, LinearKernel linearKernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(kernel),5} {LinearName(linearKernel),6} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(kernel),6} {LinearName(linearKernel),6} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
     private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, AttentionKernel kernel, LinearKernel linearKernel) => new JsonObject
     {

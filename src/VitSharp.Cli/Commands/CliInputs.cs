@@ -55,11 +55,12 @@ internal static class CliInputs
         "auto" => AttentionKernel.Auto,
         "fused" => AttentionKernel.Fused,
         "math" => AttentionKernel.Math,
-        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected auto, fused or math"),
+        "onednn" => AttentionKernel.OneDnn,
+        _ => throw new ArgumentException($"--attention '{text}' is not supported; expected auto, fused, math or onednn"),
     };
 
     public static readonly string AttentionKernelHelp =
-        $"auto (on the CPU math up to {Attention.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention) or math (matmul, softmax, matmul: timm's fused_attn=False)";
+        $"auto (on the CPU: onednn for fp32 inference while batch x heads x tokens^2 <= 2^22 and heads are >= {Attention.AutoOneDnnMinHeadDim} wide; else math up to {Attention.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or onednn (both products as oneDNN grouped convolutions; fp32 CPU)";
 
     /// <summary>A <c>--linear</c> value: auto, blas or onednn.</summary>
     public static LinearKernel ParseLinearKernel(string text) => text.ToLowerInvariant() switch

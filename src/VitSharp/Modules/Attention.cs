@@ -47,6 +47,21 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     /// </summary>
     public const long AutoMathMaxScoresReducedPrecision = 1L << 24;
 
+    /// <summary>
+    /// Without gradients, in float32 on the CPU, <see cref="AttentionKernel.Auto"/> takes <see cref="AttentionKernel.OneDnn"/>
+    /// while batch × heads × tokens² is at most this and heads are at least <see cref="AutoOneDnnMinHeadDim"/> wide.
+    /// Against libtorch's fused kernel (AMD EPYC with AVX-512, 2 threads, 2026-11-28; the attention alone, from the
+    /// packed projection to the context), at 197 tokens and head width 64: 1.7–1.9× at batch 1 (6 and 12 heads),
+    /// 1.24–2.0× at batch 8, 1.48× at batch 4 with 12 heads, 1.33× at batch 16 with 6 heads (3.7 M scores); even at
+    /// 5.6 M scores (1.01×, 0.58×) and slower beyond (0.91× and 0.56× at 7.4 M), where the materialised score
+    /// matrix outgrows the caches that the fused kernel's blocks stay in. 1.55× at batch 1 and 577 tokens. Heads of
+    /// width 16 (the Fashion-MNIST hybrid) were slower at every size but one; width 32 was 1.1–1.6× faster.
+    /// </summary>
+    public const long AutoOneDnnMaxScores = 1L << 22;
+
+    /// <inheritdoc cref="AutoOneDnnMaxScores"/>
+    public const int AutoOneDnnMinHeadDim = 32;
+
     /// <summary>Which code computes the <c>qkv</c> and <c>proj</c> projections (default: <see cref="LinearKernel.Auto"/>).</summary>
     public LinearKernel LinearKernel { get; set; } = LinearKernel.Auto;
 
@@ -74,11 +89,34 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long[] shape = x.shape;
-        var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1]), shape);
-        var context = UsesMath(x, shape)
-            ? attn_drop.call(Probabilities(q, k)).matmul(v)
-            : nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0);
+        var packed = qkv.Apply(x, LinearKernel, shape[0] * shape[1]);
+        Tensor context; // [B, N, C]
+        if (UsesOneDnn(x, shape))
+        {
+            context = OneDnnAttention.Forward(packed, NumHeads, Math.Pow(HeadDim, -0.5));
+        }
+        else
+        {
+            var (q, k, v) = SplitHeads(packed, shape);
+            var perHead = UsesMath(x, shape)
+                ? attn_drop.call(Probabilities(q, k)).matmul(v)
+                : nn.functional.scaled_dot_product_attention(q, k, v, p: training ? attentionDropRate : 0.0);
+            context = JoinHeads(perHead, shape);
+        }
         return Project(context, shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whether <see cref="forward"/> takes the oneDNN kernel for input <paramref name="x"/> <c>[B, N, C]</c>.</summary>
+    internal bool UsesOneDnn(Tensor x) => UsesOneDnn(x, x.shape);
+
+    private bool UsesOneDnn(Tensor x, long[] shape)
+    {
+        // It has no attention dropout: in training with dropout, the fused kernel runs instead.
+        if (Kernel is not (AttentionKernel.OneDnn or AttentionKernel.Auto) || (training && attentionDropRate > 0)) return false;
+        if (Kernel == AttentionKernel.Auto
+            && (is_grad_enabled() || HeadDim < AutoOneDnnMinHeadDim || shape[0] * NumHeads * shape[1] * shape[1] > AutoOneDnnMaxScores))
+            return false;
+        return x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && OneDnnAttention.IsAvailable;
     }
 
     /// <summary>Whether <see cref="forward"/> takes the explicit path for input <paramref name="x"/> <c>[B, N, C]</c>.</summary>
@@ -100,7 +138,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         long[] shape = x.shape;
         var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1]), shape);
         var probabilities = Probabilities(q, k);
-        var context = attn_drop.call(probabilities).matmul(v);
+        var context = JoinHeads(attn_drop.call(probabilities).matmul(v), shape);
         var output = Project(context, shape);
         return (output.MoveToOuterDisposeScope(), probabilities.MoveToOuterDisposeScope());
     }
@@ -115,7 +153,10 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         return (parts[0], parts[1], parts[2]);
     }
 
-    /// <summary>The heads' outputs <c>[B, heads, N, D]</c> joined back to <c>[B, N, C]</c> and projected.</summary>
+    /// <summary>The heads' outputs <c>[B, heads, N, D]</c> joined back to <c>[B, N, C]</c>.</summary>
+    private static Tensor JoinHeads(Tensor perHead, long[] inputShape) => perHead.transpose(1, 2).reshape(inputShape[0], inputShape[1], inputShape[2]);
+
+    /// <summary>The output projection of the context <c>[B, N, C]</c>.</summary>
     private Tensor Project(Tensor context, long[] inputShape) =>
-        proj_drop.call(proj.Apply(context.transpose(1, 2).reshape(inputShape[0], inputShape[1], inputShape[2]), LinearKernel, inputShape[0] * inputShape[1]));
+        proj_drop.call(proj.Apply(context, LinearKernel, inputShape[0] * inputShape[1]));
 }

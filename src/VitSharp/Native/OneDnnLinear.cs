@@ -40,7 +40,7 @@ public static class OneDnnLinear
             return linear(x, weight, None)
         """;
 
-    private static readonly Lazy<jit.CompilationUnit?> Compiled = new(CompileAndProbe, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<jit.CompilationUnit?> Compiled = new(() => OneDnnScript.CompileAndProbe(Script, ProbeAgrees), LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Whether this libtorch has oneDNN and the operator ran correctly once on this machine (checked on first use).</summary>
     public static bool IsAvailable => Compiled.Value is not null;
@@ -57,35 +57,9 @@ public static class OneDnnLinear
         return (Tensor)(bias is null ? unit.invoke("linear_no_bias", x, weight) : unit.invoke("linear_bias", x, weight, bias));
     }
 
-    private static jit.CompilationUnit? CompileAndProbe()
-    {
-        if (!Environment.Is64BitProcess || System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
-            return null; // oneDNN's float32 kernels are measured only on x86-64; elsewhere libtorch's own linear stays.
-        TorchRuntime.EnsureLoaded();
-        jit.CompilationUnit? unit = null;
-        try
-        {
-            unit = jit.compile(Script + "\n"); // the parser wants the last line ended
-            return ProbeAgrees(unit) ? unit : Discard(unit);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A libtorch built without oneDNN throws here ("not compiled with MKLDNN support"): keep libtorch's linear.
-            return Discard(unit);
-        }
-    }
-
-    private static jit.CompilationUnit? Discard(jit.CompilationUnit? unit)
-    {
-        unit?.Dispose();
-        return null;
-    }
-
     /// <summary>Runs both functions once on a small product and compares with libtorch's <c>linear</c>.</summary>
     private static bool ProbeAgrees(jit.CompilationUnit unit)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var generator = new Generator(seed: 1);
         var x = rand(new long[] { 2, 3, 8 }, generator: generator);
         var weight = rand(new long[] { 5, 8 }, generator: generator);

@@ -123,7 +123,7 @@ public class InferenceBenchmarkTests
     }
 
     [Fact]
-    public void OneDnn_linear_layers_agree_with_libtorchs_on_the_shipped_model_and_real_images()
+    public void OneDnn_linear_layers_and_attention_agree_with_libtorchs_on_the_shipped_model_and_real_images()
     {
         // As above, float32 both ways: only the order of the sums differs, so the logits must agree to float32 noise.
         using var loaded = LoadShippedModel();
@@ -135,9 +135,9 @@ public class InferenceBenchmarkTests
         foreach (int side in new[] { 28, 56 })
         {
             var input = side == 28 ? images : nn.functional.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
-            model.LinearKernel = LinearKernel.Blas;
+            (model.LinearKernel, model.AttentionKernel) = (LinearKernel.Blas, AttentionKernel.Fused);
             var expected = model.call(input);
-            model.LinearKernel = LinearKernel.OneDnn;
+            (model.LinearKernel, model.AttentionKernel) = (LinearKernel.OneDnn, AttentionKernel.OneDnn);
             var logits = model.call(input);
             int same = (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
             double error = Fixtures.MaxAbsDiff(logits, expected);
@@ -145,7 +145,7 @@ public class InferenceBenchmarkTests
             Assert.True(error <= 1e-4, string.Join("; ", report));
             Assert.True(same >= 255, string.Join("; ", report));
         }
-        model.LinearKernel = LinearKernel.Auto;
+        (model.LinearKernel, model.AttentionKernel) = (LinearKernel.Auto, AttentionKernel.Auto);
     }
 
     [Fact]

@@ -59,6 +59,9 @@ public class ModelParityTests
             model.LinearKernel = LinearKernel.OneDnn;
             errors["logits (oneDNN linear layers)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
             model.LinearKernel = LinearKernel.Auto;
+            model.AttentionKernel = AttentionKernel.OneDnn;
+            errors["logits (oneDNN attention)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+            model.AttentionKernel = AttentionKernel.Auto;
         }
         if (outputs.Contains("cls_features"))
             errors["cls_features"] = Fixtures.MaxAbsDiff(model.ForwardHead(features, preLogits: true), io.Get($"cls_features.{size}"));

@@ -23,11 +23,38 @@ public class AttentionTests
             output.square().sum().backward();
             results[kernel] = (output.detach(), input.grad!.clone());
         }
-        foreach (var kernel in new[] { AttentionKernel.Auto, AttentionKernel.Math })
+        foreach (var kernel in new[] { AttentionKernel.Auto, AttentionKernel.Math, AttentionKernel.OneDnn })
         {
             Fixtures.AssertClose(results[kernel].Output, results[AttentionKernel.Fused].Output, $"{kernel} output", 1e-5);
             Fixtures.AssertClose(results[kernel].Grad, results[AttentionKernel.Fused].Grad, $"{kernel} input gradient", 1e-4);
         }
+    }
+
+    [Fact]
+    public void Auto_takes_oneDNN_for_float32_inference_with_small_score_matrices_and_wide_heads()
+    {
+        if (!VitSharp.Native.OneDnnAttention.IsAvailable) return; // not x86-64: LinearKernelTests checks it must not be
+        using var attention = new Attention(128, 2, qkvBias: true, attnDropRate: 0.1, projDropRate: 0) { Kernel = AttentionKernel.Auto };
+        attention.eval();
+        long tokens = 197, batchAtLimit = Attention.AutoOneDnnMaxScores / (2 * tokens * tokens); // heads of 64
+        using var atLimit = zeros(batchAtLimit, tokens, 128);
+        using var overLimit = zeros(batchAtLimit + 1, tokens, 128);
+        using (no_grad())
+        {
+            Assert.True(attention.UsesOneDnn(atLimit));
+            Assert.False(attention.UsesOneDnn(overLimit));
+            using var bf16 = atLimit.to(ScalarType.BFloat16);
+            Assert.False(attention.UsesOneDnn(bf16));
+            attention.train(); // with attention dropout: the fused kernel, which has it
+            Assert.False(attention.UsesOneDnn(atLimit));
+            attention.eval();
+        }
+        Assert.False(attention.UsesOneDnn(atLimit)); // gradients: the rule was measured for inference only
+        using var narrowHeads = new Attention(128, 8, qkvBias: true, attnDropRate: 0, projDropRate: 0) { Kernel = AttentionKernel.Auto };
+        using (no_grad())
+            Assert.False(narrowHeads.UsesOneDnn(atLimit)); // heads of 16
+        attention.Kernel = AttentionKernel.OneDnn;
+        Assert.True(attention.UsesOneDnn(overLimit)); // forced: any size, with gradients too
     }
 
     [Fact]
