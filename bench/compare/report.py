@@ -68,7 +68,7 @@ p("Peers, all on the same weights (random, seeded, written by `bench/compare/pee
 kernels = sorted({r.get("attention", "fused") for r in infer if r["peer"] == "vitsharp"})
 attention = "fused attention" if kernels == ["fused"] else f"attention kernel {', '.join(kernels)}: the fused one at these lengths"
 linears = sorted({r["linear"] for r in infer if r["peer"] == "vitsharp" and "linear" in r})  # runs before 2026-11-28 15:00Z name none
-if kernels == ["auto"] and machine[0] >= "2026-11-28T15:40Z":  # from then auto also has oneDNN's attention for fp32 inference
+if kernels == ["auto"] and machine[0] >= "2026-11-28T15:30Z":  # from then auto also has oneDNN's attention for fp32 inference
     attention = "attention kernel auto: oneDNN's while batch × heads × tokens² ≤ 2^22, libtorch's fused one beyond"
 linear = f", linear layers {', '.join(linears)} (oneDNN on x86-64 at these sizes; MKL on the CPUs of earlier runs)" if linears else ""
 p(f"* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, {attention}{linear}, position table resampled once per grid);")
