@@ -102,12 +102,10 @@ public class InferenceBenchmarkTests
         var model = loaded.Model;
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var images = SampleTestImages(256);
         var report = new List<string>();
         int agree = 0, total = 0;
-        foreach (int side in new[] { 28, 56 })
+        foreach (var (side, input) in ShippedModelInputs())
         {
-            var input = side == 28 ? images : nn.functional.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
             model.to(ScalarType.Float32);
             var expected = model.call(input);
             model.to(ScalarType.BFloat16);
@@ -130,11 +128,9 @@ public class InferenceBenchmarkTests
         var model = loaded.Model;
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var images = SampleTestImages(256);
         var report = new List<string>();
-        foreach (int side in new[] { 28, 56 })
+        foreach (var (side, input) in ShippedModelInputs())
         {
-            var input = side == 28 ? images : nn.functional.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
             (model.LinearKernel, model.AttentionKernel) = (LinearKernel.Blas, AttentionKernel.Fused);
             var expected = model.call(input);
             (model.LinearKernel, model.AttentionKernel) = (LinearKernel.OneDnn, AttentionKernel.OneDnn);
@@ -188,11 +184,16 @@ public class InferenceBenchmarkTests
         return loaded;
     }
 
-    /// <summary>The first <paramref name="count"/> test images of the bundled Fashion-MNIST sample, normalised as training did (0.5 / 0.5).</summary>
-    private static Tensor SampleTestImages(int count)
+    /// <summary>
+    /// The first 256 test images of the bundled Fashion-MNIST sample, normalised as training did (0.5 / 0.5), at the
+    /// shipped model's own 28×28 and resized to 56×56 (its table resampled), with the side of each.
+    /// </summary>
+    private static IEnumerable<(int Side, Tensor Input)> ShippedModelInputs()
     {
         var data = FashionMnist.Open("fashion-mnist:sample", "test");
-        return stack(Enumerable.Range(0, count).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        var images = stack(Enumerable.Range(0, 256).Select(i => data.Get(i).Image)).sub(0.5).div(0.5);
+        yield return (28, images);
+        yield return (56, nn.functional.interpolate(images, [56, 56], mode: InterpolationMode.Bilinear, align_corners: false));
     }
 
     private static Tensor WithNoGrad(VisionTransformer model, Tensor input)
