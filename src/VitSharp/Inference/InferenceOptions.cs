@@ -24,9 +24,10 @@ public sealed record InferenceOptions
     public Device? Device { get; init; }
 
     /// <summary>
-    /// The dtype the model computes in: null or float32 as loaded, <c>BFloat16</c> (weights converted once; about 3x
-    /// faster on CPUs with AVX-512-BF16 or AMX, top-1 agreeing with float32 on 99 %+ of images) or <c>Float16</c>
-    /// (GPUs). Images are converted to it; probabilities and embeddings come back as float32.
+    /// The dtype the model computes in: null or float32 as loaded, <c>BFloat16</c> (weights converted once; ViT-S/B
+    /// ran 1.6–1.9× as fast as float32 on a CPU with AVX-512-BF16, docs/benchmarks.md, and slower without it or AMX;
+    /// top-1 agreeing with float32 on 99 %+ of images) or <c>Float16</c> (GPUs). Images are converted to it;
+    /// probabilities and embeddings come back as float32.
     /// </summary>
     public ScalarType? DType { get; init; }
 
