@@ -34,12 +34,13 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "one JSON object per configuration instead of the table" };
         var attention = new Option<string[]>("--attention") { Description = "one or more of: " + CliInputs.AttentionKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["auto"] };
         var linear = new Option<string[]>("--linear") { Description = "one or more of: " + CliInputs.LinearKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["auto"] };
+        var pack = new Option<string[]>("--pack") { Description = "on and/or off: the linear layers' weights packed once for oneDNN (float32 on x86-64 CPUs; as classify and embed run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["on"] };
         var profile = new Option<bool>("--profile") { Description = "also show where the time of one forward pass goes, layer kind by layer kind" };
         var checkpoint = new CheckpointOptions();
 
         var command = new Command("bench", "Inference throughput, latency and GFLOP/s of an architecture or checkpoint at given sizes, batches and precisions.")
         {
-            weights, sizes, batches, dtypes, attention, linear, threads, warmup, warmupSeconds, iterations, seconds, device, json, profile,
+            weights, sizes, batches, dtypes, attention, linear, pack, threads, warmup, warmupSeconds, iterations, seconds, device, json, profile,
         };
         checkpoint.AddTo(command);
         command.SetAction(r =>
@@ -48,6 +49,7 @@ internal static class BenchCommand
             var batchList = r.GetValue(batches)!.Distinct().ToList();
             var kernelList = r.GetValue(attention)!.Select(CliInputs.ParseAttentionKernel).Distinct().ToList();
             var linearList = r.GetValue(linear)!.Select(CliInputs.ParseLinearKernel).Distinct().ToList();
+            var packList = r.GetValue(pack)!.Select(ParseOnOff).Distinct().ToList();
             if (batchList.Count == 0 || batchList.Any(b => b < 1)) throw new ArgumentException("--batch needs positive batch sizes");
             if (r.GetValue(warmup) < 0 || r.GetValue(warmupSeconds) < 0 || r.GetValue(iterations) < 1 || r.GetValue(seconds) < 0)
                 throw new ArgumentException("--warmup and --warmup-seconds must be >= 0, --iterations >= 1 and --seconds >= 0");
@@ -74,19 +76,27 @@ internal static class BenchCommand
             foreach (var dtype in dtypeList)
             {
                 if (model.PosEmbedParameter.dtype != dtype) model.to(dtype);
-                foreach (var kernel in kernelList)
-                    foreach (var linearKernel in linearList)
-                    {
-                        model.AttentionKernel = kernel;
-                        model.LinearKernel = linearKernel;
-                        foreach (var size in sizeList)
-                            foreach (int batch in batchList)
-                            {
-                                var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds), r.GetValue(warmupSeconds)), dev);
-                                output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, kernel, linearKernel) : Row(result, kernel, linearKernel));
-                                if (r.GetValue(profile)) WriteProfile(output, ForwardProfile.Measure(model, size, batch, dtype, passes: Math.Max(3, result.Iterations)));
-                            }
-                    }
+                foreach (bool packed in packList)
+                {
+                    // Where packing does not apply (bf16, another CPU), "on" times the unpacked model and says so.
+                    int packedLayers = packed ? model.PackLinearWeights() : 0;
+                    if (!packed) model.UnpackLinearWeights();
+                    foreach (var kernel in kernelList)
+                        foreach (var linearKernel in linearList)
+                        {
+                            model.AttentionKernel = kernel;
+                            model.LinearKernel = linearKernel;
+                            var setting = new KernelSetting(kernel, linearKernel, packedLayers);
+                            foreach (var size in sizeList)
+                                foreach (int batch in batchList)
+                                {
+                                    var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds), r.GetValue(warmupSeconds)), dev);
+                                    output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, setting) : Row(result, setting));
+                                    if (r.GetValue(profile)) WriteProfile(output, ForwardProfile.Measure(model, size, batch, dtype, passes: Math.Max(3, result.Iterations)));
+                                }
+                        }
+                }
+                model.UnpackLinearWeights();
             }
             return 0;
         });
@@ -106,6 +116,16 @@ internal static class BenchCommand
         return (loaded.Model, archName ?? Path.GetFileName(weightsPath), loaded);
     }
 
+    /// <summary>The kernels a row was timed with, and how many linear layers ran from packed weights (0: none).</summary>
+    private sealed record KernelSetting(AttentionKernel Attention, LinearKernel Linear, int PackedLayers);
+
+    private static bool ParseOnOff(string text) => text.ToLowerInvariant() switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"--pack '{text}' is not supported; expected on or off"),
+    };
+
     private static string AttentionName(AttentionKernel kernel) => kernel.ToString().ToLowerInvariant();
 
     private static string LinearName(LinearKernel kernel) => kernel.ToString().ToLowerInvariant();
@@ -113,7 +133,7 @@ internal static class BenchCommand
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
         output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
-        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",6} {"linear",6} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
+        output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",6} {"linear",6} {"pack",4} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
     }
 
     private static void WriteProfile(TextWriter output, IReadOnlyList<ProfilePart> parts)
@@ -123,18 +143,19 @@ internal static class BenchCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {p.Part,-66} {p.Milliseconds,9:F2} {p.Share,7:P1} {(p.Gflops is { } g ? g.ToString("F1", CultureInfo.InvariantCulture) : "-"),8}"));
     }
 
-    private static string Row(InferenceBenchmarkResult r, AttentionKernel kernel, LinearKernel linearKernel) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(kernel),6} {LinearName(linearKernel),6} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
+    private static string Row(InferenceBenchmarkResult r, KernelSetting setting) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(setting.Attention),6} {LinearName(setting.Linear),6} {(setting.PackedLayers > 0 ? "on" : "off"),4} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
-    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, AttentionKernel kernel, LinearKernel linearKernel) => new JsonObject
+    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, KernelSetting setting) => new JsonObject
     {
         ["arch"] = label,
         ["weights"] = weightsPath,
         ["size"] = r.Case.Size.ToString(),
         ["batch"] = r.Case.Batch,
         ["dtype"] = CliInputs.DTypeName(r.Case.DType),
-        ["attention"] = AttentionName(kernel),
-        ["linear"] = LinearName(linearKernel),
+        ["attention"] = AttentionName(setting.Attention),
+        ["linear"] = LinearName(setting.Linear),
+        ["packed_layers"] = setting.PackedLayers,
         ["threads"] = get_num_threads(),
         ["device"] = device.ToString(),
         ["images_per_s"] = Math.Round(r.ImagesPerSecond, 3),

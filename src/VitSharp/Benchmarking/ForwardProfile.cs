@@ -47,7 +47,7 @@ public static class ForwardProfile
         var linearKinds = model.named_modules()
             .Where(entry => entry.module is TorchSharp.Modules.Linear && Kind(entry.name) is not null)
             .ToDictionary(entry => (TorchSharp.Modules.Linear)entry.module, entry => Kind(entry.name)!);
-        LinearKernels.BypassObserver = (layer, elapsed) =>
+        LinearKernels.BypassObserver = (layer, elapsed, _) =>
         {
             if (recording && linearKinds.TryGetValue(layer, out var kind))
                 totals[kind] = totals.GetValueOrDefault(kind) + elapsed.TotalMilliseconds;
@@ -78,6 +78,7 @@ public static class ForwardProfile
         var c = model.Config;
         double tokens = grid.Count + c.NumPrefixTokens, d = c.EmbedDim, hidden = Math.Floor(d * c.MlpRatio), images = batch, depth = c.Depth;
         double perPass = wholeMs / passes;
+        bool geluFused = Take("act") == 0 && Take("fc1") > 0;
         var parts = new List<(string Part, double Ms, double? Flops)>
         {
             ("patch embedding", Take("patch_embed"), VitFlops.PerImage(c with { Depth = 0, NumClasses = 0 }, size) * images),
@@ -85,8 +86,9 @@ public static class ForwardProfile
             ("attention qkv projection", Take("qkv"), 2 * tokens * d * 3 * d * depth * images),
             ("attention core (q·kᵀ, softmax, ·v) and reshapes", Take("attn") - Take("qkv") - Take("proj"), 4 * tokens * tokens * d * depth * images),
             ("attention output projection", Take("proj"), 2 * tokens * d * d * depth * images),
-            ("MLP fc1", Take("fc1"), 2 * tokens * d * hidden * depth * images),
-            ("GELU", Take("act"), null),
+            // With packed weights the GELU runs inside fc1's product, and its module never runs.
+            (geluFused ? "MLP fc1 and its GELU (fused)" : "MLP fc1", Take("fc1"), 2 * tokens * d * hidden * depth * images),
+            (geluFused ? "GELU (inside fc1)" : "GELU", Take("act"), null),
             ("MLP fc2", Take("fc2"), 2 * tokens * d * hidden * depth * images),
             ("residual adds and glue inside blocks", Take("block") - Take("attn") - Take("mlp") - Take("block_norm"), null),
             ("MLP glue (dropout, calls)", Take("mlp") - Take("fc1") - Take("act") - Take("fc2"), null),

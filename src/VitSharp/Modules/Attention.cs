@@ -65,6 +65,9 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     /// <summary>Which code computes the <c>qkv</c> and <c>proj</c> projections (default: <see cref="LinearKernel.Auto"/>).</summary>
     public LinearKernel LinearKernel { get; set; } = LinearKernel.Auto;
 
+    private PackedLinearWeight? packedQkv;
+    private PackedLinearWeight? packedProj;
+
     /// <summary>Whether <see cref="forward"/> always uses the fused kernel, as opposed to the explicit matmul path (timm's <c>fused_attn</c>).</summary>
     public bool FusedAttention
     {
@@ -89,7 +92,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long[] shape = x.shape;
-        var packed = qkv.Apply(x, LinearKernel, shape[0] * shape[1]);
+        var packed = qkv.Apply(x, LinearKernel, shape[0] * shape[1], packedQkv);
         Tensor context; // [B, N, C]
         if (UsesOneDnn(x, shape))
         {
@@ -136,7 +139,7 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long[] shape = x.shape;
-        var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1]), shape);
+        var (q, k, v) = SplitHeads(qkv.Apply(x, LinearKernel, shape[0] * shape[1], packedQkv), shape);
         var probabilities = Probabilities(q, k);
         var context = JoinHeads(attn_drop.call(probabilities).matmul(v), shape);
         var output = Project(context, shape);
@@ -158,5 +161,27 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
 
     /// <summary>The output projection of the context <c>[B, N, C]</c>.</summary>
     private Tensor Project(Tensor context, long[] inputShape) =>
-        proj_drop.call(proj.Apply(context, LinearKernel, inputShape[0] * inputShape[1]));
+        proj_drop.call(proj.Apply(context, LinearKernel, inputShape[0] * inputShape[1], packedProj));
+
+    /// <summary>Packs <c>qkv</c> and <c>proj</c> for inference (<see cref="Models.VisionTransformer.PackLinearWeights"/>); returns how many it packed.</summary>
+    internal int PackLinearWeights()
+    {
+        UnpackLinearWeights();
+        packedQkv = PackedLinearWeight.TryPack(qkv);
+        packedProj = PackedLinearWeight.TryPack(proj);
+        return (packedQkv is null ? 0 : 1) + (packedProj is null ? 0 : 1);
+    }
+
+    internal void UnpackLinearWeights()
+    {
+        packedQkv?.Dispose();
+        packedProj?.Dispose();
+        packedQkv = packedProj = null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) UnpackLinearWeights();
+        base.Dispose(disposing);
+    }
 }

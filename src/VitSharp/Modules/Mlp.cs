@@ -23,6 +23,9 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    private PackedLinearWeight? packedFc1;
+    private PackedLinearWeight? packedFc2;
+
     /// <summary>Which code computes <c>fc1</c> and <c>fc2</c> (default: <see cref="LinearKernel.Auto"/>).</summary>
     public LinearKernel LinearKernel { get; set; } = LinearKernel.Auto;
 
@@ -30,8 +33,32 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long rows = LinearKernel == LinearKernel.Auto ? LinearKernels.Rows(x.shape) : 0;
-        var hidden = drop1.call(act.call(fc1.Apply(x, LinearKernel, rows)));
-        var y = drop2.call(fc2.Apply(hidden, LinearKernel, rows));
+        var hidden = LinearKernels.UsesPacked(LinearKernel, fc1, packedFc1, x, rows)
+            ? fc1.ApplyPacked(x, packedFc1!, gelu: true) // the GELU runs inside the product, as a oneDNN post-op
+            : act.call(fc1.Apply(x, LinearKernel, rows));
+        var y = drop2.call(fc2.Apply(drop1.call(hidden), LinearKernel, rows, packedFc2));
         return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Packs <c>fc1</c> and <c>fc2</c> for inference (<see cref="Models.VisionTransformer.PackLinearWeights"/>); returns how many it packed.</summary>
+    internal int PackLinearWeights()
+    {
+        UnpackLinearWeights();
+        packedFc1 = PackedLinearWeight.TryPack(fc1);
+        packedFc2 = PackedLinearWeight.TryPack(fc2);
+        return (packedFc1 is null ? 0 : 1) + (packedFc2 is null ? 0 : 1);
+    }
+
+    internal void UnpackLinearWeights()
+    {
+        packedFc1?.Dispose();
+        packedFc2?.Dispose();
+        packedFc1 = packedFc2 = null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) UnpackLinearWeights();
+        base.Dispose(disposing);
     }
 }

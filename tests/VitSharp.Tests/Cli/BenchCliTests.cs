@@ -40,7 +40,7 @@ public class BenchCliTests
         var lines = Lines(stdout);
         Assert.Contains("vit_timm_rect.weights.safetensors on cpu", lines[0]);
         Assert.StartsWith("size", lines[1]);
-        Assert.Matches(@"^32x48\s+2\s+fp32\s+auto\s+auto\s+\d", lines[2]);
+        Assert.Matches(@"^32x48\s+2\s+fp32\s+auto\s+auto\s+(on|off)\s+\d", lines[2]);
     }
 
     [Fact]
@@ -53,7 +53,22 @@ public class BenchCliTests
         Assert.Equal(["blas", "onednn"], rows.Select(r => (string)r["linear"]!));
     }
 
+    [Fact]
+    public void Pack_times_the_model_with_and_without_packed_weights()
+    {
+        var (code, stdout, err) = Run("bench", "--arch", "vit_tiny_patch16_224", "--size", "32", "--batch", "1", "--pack", "on", "off", "--dtype", "fp32", "bf16",
+            "--warmup", "0", "--warmup-seconds", "0", "--iterations", "1", "--seconds", "0", "--threads", "1", "--json");
+        Assert.True(code == 0, err);
+        var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(4, rows.Count);
+        // ViT-Ti: 12 blocks of qkv, proj, fc1 and fc2, and the head, all float32 on the CPU; bf16 is never packed.
+        int expected = VitSharp.Native.OneDnnPackedLinear.IsAvailable ? 4 * 12 + 1 : 0;
+        Assert.Equal([expected, 0, 0, 0], rows.Select(r => (int)r["packed_layers"]!));
+        Assert.Equal(["fp32", "fp32", "bf16", "bf16"], rows.Select(r => (string)r["dtype"]!));
+    }
+
     [Theory]
+    [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--pack", "maybe" }, "--pack 'maybe' is not supported; expected on or off")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--size", "33" }, "not divisible by the patch size 16")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--dtype", "fp8" }, "--dtype 'fp8' is not supported")]
     [InlineData(new[] { "bench", "--arch", "vit_tiny_patch16_224", "--attention", "flash" }, "--attention 'flash' is not supported")]

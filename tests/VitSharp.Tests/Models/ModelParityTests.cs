@@ -58,6 +58,14 @@ public class ModelParityTests
             // These models are small enough that LinearKernel.Auto keeps libtorch's linear; oneDNN's is checked forced.
             model.LinearKernel = LinearKernel.OneDnn;
             errors["logits (oneDNN linear layers)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+            // Packed weights, forced to run at any size as well (Auto would leave these small products to BLAS).
+            if (model.PackLinearWeights() > 0)
+            {
+                errors["logits (packed linear weights)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));
+                if (outputs.Contains("last_selfattention"))
+                    errors["last_selfattention (packed linear weights)"] = Fixtures.MaxAbsDiff(model.GetLastSelfAttention(input), io.Get($"last_selfattention.{size}"));
+                model.UnpackLinearWeights();
+            }
             model.LinearKernel = LinearKernel.Auto;
             model.AttentionKernel = AttentionKernel.OneDnn;
             errors["logits (oneDNN attention)"] = Fixtures.MaxAbsDiff(model.call(input), io.Get($"logits.{size}"));

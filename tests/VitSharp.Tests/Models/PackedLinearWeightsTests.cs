@@ -1,0 +1,102 @@
+using TorchSharp;
+using VitSharp.Models;
+using VitSharp.Modules;
+using VitSharp.Native;
+using VitSharp.Tests.Models;
+using static TorchSharp.torch;
+
+namespace VitSharp.Tests.Models;
+
+/// <summary>
+/// <see cref="VisionTransformer.PackLinearWeights"/>: which layers run from their packs and when a pack is given up.
+/// Its accuracy against PyTorch is in <see cref="ModelParityTests"/> ("logits (packed linear weights)").
+/// </summary>
+public class PackedLinearWeightsTests
+{
+    private static Tensor Input(VisionTransformer model) =>
+        randn([2, model.Config.InChans, model.Config.ImgSize.Height, model.Config.ImgSize.Width], generator: new Generator(seed: 3));
+
+    [Fact]
+    public void Every_linear_layer_is_packed_and_the_logits_stay_those_of_libtorch()
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64: OneDnnPackedLinearTests checks that it must not be there
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var input = Input(model);
+        model.LinearKernel = LinearKernel.Blas;
+        var expected = model.call(input);
+        model.LinearKernel = LinearKernel.OneDnn; // at any size: these layers are below Auto's limit
+
+        Assert.Equal(4 * model.Config.Depth + 1, model.PackLinearWeights());
+        Fixtures.AssertClose(model.call(input), expected, "packed logits");
+        using (var profile = new ProfiledLinears()) { model.call(input); Assert.Equal(4 * model.Config.Depth + 1, profile.Count); }
+    }
+
+    [Fact]
+    public void Packs_are_given_up_by_train_load_state_dict_and_a_new_dtype_and_unused_with_gradients()
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return;
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        model.LinearKernel = LinearKernel.OneDnn;
+        using var scope = NewDisposeScope();
+        var input = Input(model);
+
+        Assert.True(model.PackLinearWeights() > 0);
+        using (var profile = new ProfiledLinears())
+        {
+            // With gradients the packed product (which has none) must not run: the loss must reach the weights.
+            model.call(input).sum().backward();
+            Assert.Equal(0, profile.Count);
+            Assert.All(model.parameters().Where(p => p.requires_grad), p => Assert.NotNull(p.grad));
+        }
+        Assert.True(RunsPacked(model, input));
+
+        model.train();
+        Assert.False(RunsPacked(model, input));
+        model.eval();
+        Assert.True(model.PackLinearWeights() > 0);
+        model.load_state_dict(model.state_dict());
+        Assert.False(RunsPacked(model, input));
+
+        // A dtype round trip gives the layers new weight tensors: the old packs must not serve them.
+        Assert.True(model.PackLinearWeights() > 0);
+        model.to(ScalarType.Float64).to(ScalarType.Float32);
+        Assert.False(RunsPacked(model, input));
+
+        Assert.True(model.PackLinearWeights() > 0);
+        model.UnpackLinearWeights();
+        Assert.False(RunsPacked(model, input));
+    }
+
+    [Fact]
+    public void A_model_that_cannot_be_packed_is_left_as_it_was()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        model.to(ScalarType.BFloat16);
+        Assert.Equal(0, model.PackLinearWeights());
+        using var _ = inference_mode();
+        using var logits = model.call(Input(model).to(ScalarType.BFloat16));
+        Assert.Equal(ScalarType.BFloat16, logits.dtype);
+    }
+
+    private static bool RunsPacked(VisionTransformer model, Tensor input)
+    {
+        using var profile = new ProfiledLinears();
+        using (inference_mode()) model.call(input).Dispose();
+        return profile.Count > 0;
+    }
+
+    /// <summary>Counts the linear layers that ran from a pack on this thread, through the hook the profiler uses.</summary>
+    private sealed class ProfiledLinears : IDisposable
+    {
+        public ProfiledLinears()
+        {
+            LinearKernels.BypassObserver = (_, _, packed) => Count += packed ? 1 : 0;
+        }
+
+        public int Count { get; private set; }
+
+        public void Dispose() => LinearKernels.BypassObserver = null;
+    }
+}

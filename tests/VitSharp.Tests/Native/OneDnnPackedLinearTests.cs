@@ -1,0 +1,76 @@
+using System.Runtime.InteropServices;
+using VitSharp.Native;
+using static TorchSharp.torch;
+
+namespace VitSharp.Tests.Native;
+
+public class OneDnnPackedLinearTests
+{
+    [Fact]
+    public void Packing_is_available_on_x86_64()
+    {
+        // The probe finds libtorch's exports and checks one packed product; on x86-64 libtorch always has oneDNN, so
+        // a false here means the route broke (and the packed path silently went away), not that the machine lacks it.
+        Assert.Equal(RuntimeInformation.ProcessArchitecture == Architecture.X64, OneDnnPackedLinear.IsAvailable);
+    }
+
+    public static TheoryData<long[], bool, bool, bool> Cases() => new()
+    {
+        { [197, 384], true, false, false },
+        { [2, 197, 384], true, true, false },
+        { [3, 5, 384], false, false, false },
+        { [3, 5, 384], false, true, false },
+        { [4, 50, 384], true, false, true }, // a transposed, non-contiguous input
+        { [1, 384], true, true, false },
+        { [384], true, false, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_packed_product_is_libtorchs_linear_and_gelu(long[] shape, bool hasBias, bool gelu, bool transposed)
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64: the test above has checked that it must not be there
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var generator = new Generator(seed: 11); // not the global one, which tests running in parallel share
+        var weight = randn([1152, 384], generator: generator).div(20);
+        var bias = hasBias ? randn([1152], generator: generator) : null;
+        var x = transposed ? randn([shape[0], shape[2], shape[1]], generator: generator).transpose(1, 2) : randn(shape, generator: generator);
+        Assert.Equal(!transposed, x.is_contiguous());
+
+        var expected = nn.functional.linear(x, weight, bias);
+        if (gelu) expected = nn.functional.gelu(expected);
+        var actual = OneDnnPackedLinear.Forward(x, OneDnnPackedLinear.Pack(weight), bias, gelu);
+
+        Assert.Equal(expected.shape, actual.shape);
+        // Float32 sums of 384 products in another order; |y| reaches about 5.
+        Fixtures.AssertClose(actual, expected, "packed product", 2e-5);
+    }
+
+    [Fact]
+    public void A_pack_is_a_copy_taken_when_it_is_made()
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return;
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var weight = ones(8, 16);
+        var x = ones(2, 16);
+        var packed = OneDnnPackedLinear.Pack(weight);
+        weight.mul_(2);
+        Fixtures.AssertClose(OneDnnPackedLinear.Forward(x, packed, null), full(2, 8, 16f), "the weight as it was packed");
+    }
+
+    [Fact]
+    public void Wrong_inputs_are_refused_with_the_reason()
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return;
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var packed = OneDnnPackedLinear.Pack(ones(8, 16));
+        Assert.Contains("[..., 16]", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 15), packed, null)).Message);
+        Assert.Contains("float32", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 16, dtype: ScalarType.Float64), packed, null)).Message);
+        Assert.Contains("bias must be float32 [8]", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 16), packed, ones(7))).Message);
+        Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(8, 16, dtype: ScalarType.BFloat16))).Message);
+        Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(2, 8, 16))).Message);
+    }
+}
