@@ -71,13 +71,20 @@ linears = sorted({r["linear"] for r in infer if r["peer"] == "vitsharp" and "lin
 if kernels == ["auto"] and machine[0] >= "2026-11-28T15:30Z":  # from then auto also has oneDNN's attention for fp32 inference
     attention = "attention kernel auto: oneDNN's while batch × heads × tokens² ≤ 2^22, libtorch's fused one beyond"
 linear = f", linear layers {', '.join(linears)} (oneDNN on x86-64 at these sizes; MKL on the CPUs of earlier runs)" if linears else ""
+packed = sorted({r["packed_layers"] for r in infer if r["peer"] == "vitsharp" and r.get("dtype") == "fp32" and "packed_layers" in r})
+if packed and packed != [0]:  # from 2026-11-28 17:00Z bench packs the linear weights once, as classify and embed do
+    linear += f", weights packed once for oneDNN ({'/'.join(map(str, packed))} layers, fc1 with its GELU)"
 p(f"* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, {attention}{linear}, position table resampled once per grid);")
 p("* **PyTorch** 1.13 eager from Debian, fp32 matmuls through OpenBLAS (OpenMP build, `OPENBLAS_CORETYPE` set to the CPU family), `torch.inference_mode()`,")
 p("  position table resampled once for the size (as timm's `set_input_size`); torch 1.13 has no fused attention;")
 p("* **ONNX Runtime** (C#, `Microsoft.ML.OnnxRuntime`) on PyTorch's ONNX export of the same model (opset 17), graph optimisation level `ORT_ENABLE_ALL`;")
 control_linear = sorted({r["linear"] for r in infer if r["peer"] == "torchsharp-control" and "linear" in r})
-p("* **control**: the same ViT written as one function over bare TorchSharp tensors (`bench/compare/Peers/ControlPeer.cs`)"
-  + (f", its linear layers through {', '.join(control_linear)} as VitSharp's." if control_linear else "."))
+if control_linear == ["onednn-packed"]:
+    p("* **control**: the same ViT written as one function over bare TorchSharp tensors (`bench/compare/Peers/ControlPeer.cs`),"
+      " with the kernels VitSharp's auto settings pick for a packed model (packed oneDNN linear layers, oneDNN's attention within its limit).")
+else:
+    p("* **control**: the same ViT written as one function over bare TorchSharp tensors (`bench/compare/Peers/ControlPeer.cs`)"
+      + (f", its linear layers through {', '.join(control_linear)} as VitSharp's." if control_linear else "."))
 p()
 p("Each peer's logits on a fixed input were checked against PyTorch's before it was timed (max difference 1e-3).")
 p()
