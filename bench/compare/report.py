@@ -96,7 +96,8 @@ if rounds > 1:
 fp32c = ceiling.get("fp32", {}).get("gflops_best")
 bf16c = ceiling.get("bf16", {}).get("gflops_best")
 fp32_kernels = [r for r in ceilings if r["dtype"] == "fp32" and "kernel" in r]
-fp32_detail = (" (" + ", ".join(f"{'oneDNN' if r['kernel'] == 'onednn' else 'matmul, MKL'} {r['gflops_best']}" for r in fp32_kernels) + ")"
+kernel_names = {"onednn": "oneDNN", "onednn-packed": "oneDNN with the weight packed once", "matmul": "matmul, MKL"}
+fp32_detail = (" (" + ", ".join(f"{kernel_names.get(r['kernel'], r['kernel'])} {r['gflops_best']}" for r in fp32_kernels) + ")"
                if len(fp32_kernels) > 1 else "")
 p(f"**Matmul ceiling** (2048×2048 products through libtorch, best of the timed rounds): fp32 **{fp32c} GFLOP/s**{fp32_detail}"
   + (f", bf16 **{bf16c} GFLOP/s**." if bf16c else " (bf16: not measured, see below)."))

@@ -6,9 +6,10 @@ namespace VitSharp.Bench.Peers;
 
 /// <summary>
 /// The machine's matmul ceiling through libtorch (the kernels every TorchSharp model uses): the best rate of a
-/// large square product, fp32 and bf16, over repeated timed rounds. In fp32 both of libtorch's kernels are timed:
-/// its <c>matmul</c> (MKL's SGEMM) and oneDNN (<see cref="OneDnnLinear"/>, what VitSharp's linear layers use on
-/// x86-64); the ceiling is the faster. On a CPU without AMX or AVX-512-BF16, bf16 is emulated and slower than fp32:
+/// large square product, fp32 and bf16, over repeated timed rounds. In fp32 each of libtorch's kernels is timed:
+/// its <c>matmul</c> (MKL's SGEMM), oneDNN given a plain weight (<see cref="OneDnnLinear"/>, which reorders it on every
+/// call) and oneDNN from a weight packed once (<see cref="OneDnnPackedLinear"/>, what VitSharp's packed linear
+/// layers use on x86-64); the ceiling is the fastest. On a CPU without AMX or AVX-512-BF16, bf16 is emulated and slower than fp32:
 /// the figure says so.
 /// </summary>
 internal static class MatmulCeiling
@@ -20,13 +21,20 @@ internal static class MatmulCeiling
         set_num_threads(threads);
         var cases = new List<(string Name, ScalarType DType, string Kernel)> { ("fp32", ScalarType.Float32, "matmul") };
         if (OneDnnLinear.IsAvailable) cases.Add(("fp32", ScalarType.Float32, "onednn"));
+        if (OneDnnPackedLinear.IsAvailable) cases.Add(("fp32", ScalarType.Float32, "onednn-packed"));
         if (a.Int("--bf16", 1) == 1) cases.Add(("bf16", ScalarType.BFloat16, "matmul"));
         foreach (var (name, dtype, kernel) in cases)
         {
             using var x = randn(n, n).to(dtype);
             using var y = randn(n, n).to(dtype);
             using var _ = inference_mode();
-            Action product = kernel == "onednn" ? () => { using var z = OneDnnLinear.Forward(x, y, null); } : () => { using var z = x.matmul(y); };
+            using var packed = kernel == "onednn-packed" ? OneDnnPackedLinear.Pack(y) : null;
+            Action product = kernel switch
+            {
+                "onednn" => () => { using var z = OneDnnLinear.Forward(x, y, null); },
+                "onednn-packed" => () => { using var z = OneDnnPackedLinear.Forward(x, packed!, null); },
+                _ => () => { using var z = x.matmul(y); },
+            };
             var latencies = PassTimer.Time(product, a.Int("--warmup", 2), a.Int("--iterations", 5), a.Double("--seconds", 3));
             double best = latencies.Min() / 1000;
             var result = new System.Text.Json.Nodes.JsonObject

@@ -25,10 +25,11 @@ public static class OneDnnAttention
             d = c // heads
             g = b * heads
             parts = packed.reshape([b, n, 3, heads, d])
-            q = parts.select(2, 0).permute([1, 0, 2, 3]).reshape([1, n, 1, g * d]).permute([0, 3, 1, 2])
+            # The scale goes on q, which is copied for the product anyway, not on the larger score matrix.
+            q = (parts.select(2, 0) * scale).permute([1, 0, 2, 3]).reshape([1, n, 1, g * d]).permute([0, 3, 1, 2])
             k = parts.select(2, 1).permute([0, 2, 1, 3]).reshape([g * n, 1, 1, d]).permute([0, 3, 1, 2])
             scores = torch.mkldnn_convolution(q, k, None, [0, 0], [1, 1], [1, 1], g)
-            p = (scores.permute([0, 2, 3, 1]).reshape([n, g, n]) * scale).softmax(-1)
+            p = scores.permute([0, 2, 3, 1]).reshape([n, g, n]).softmax(-1)
             p4 = p.reshape([1, n, 1, g * n]).permute([0, 3, 1, 2])
             v = parts.select(2, 2).permute([0, 2, 3, 1]).reshape([g * d, 1, 1, n]).permute([0, 3, 1, 2])
             context = torch.mkldnn_convolution(p4, v, None, [0, 0], [1, 1], [1, 1], g)
