@@ -72,7 +72,7 @@ internal static class CliInputs
     };
 
     public static readonly string LinearKernelHelp =
-        "auto (onednn for fp32 on x86-64 CPUs from 64 rows and 2^23 multiply-adds up, else blas), blas (libtorch's linear: MKL's SGEMM) or onednn (oneDNN, as a 1x1 convolution)";
+        "auto (onednn for fp32 on x86-64 CPUs from 64 rows and 2^23 multiply-adds up, or from 2^19 with packed weights; else blas), blas (libtorch's linear: MKL's SGEMM) or onednn (oneDNN at any size: from the packed weights when there are, else as a 1x1 convolution)";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }
