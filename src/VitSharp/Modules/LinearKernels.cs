@@ -1,5 +1,5 @@
-using TorchSharp;
 using System.Diagnostics;
+using TorchSharp;
 using TorchSharp.Modules;
 using VitSharp.Native;
 using static TorchSharp.torch;
