@@ -241,8 +241,11 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         UnpackLinearWeights();
         int packed = blocks.Sum(block => block.Attn.PackLinearWeights() + block.Mlp.PackLinearWeights());
         if (head is Linear linearHead && (packedHead = PackedLinearWeight.TryPack(linearHead)) is not null) packed++;
-        return packed;
+        return PackedLinearLayers = packed;
     }
+
+    /// <summary>How many linear layers hold a pack from <see cref="PackLinearWeights"/> (0 when none do).</summary>
+    public int PackedLinearLayers { get; private set; }
 
     /// <summary>Drops the packs of <see cref="PackLinearWeights"/>, freeing their memory; the layers compute from their weights again.</summary>
     public void UnpackLinearWeights()
@@ -254,6 +257,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         }
         packedHead?.Dispose();
         packedHead = null;
+        PackedLinearLayers = 0;
     }
 
     /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>

@@ -41,6 +41,20 @@ public sealed class ImageClassifierTests : IDisposable
     }
 
     [Fact]
+    public void A_classifier_packs_the_model_it_loads_but_not_one_it_is_given()
+    {
+        using var classifier = new ImageClassifier(Checkpoint);
+        int layers = 4 * classifier.Model.Config.Depth + 1; // qkv, proj, fc1, fc2 per block, and the head
+        Assert.Equal(VitSharp.Native.OneDnnPackedLinear.IsAvailable ? layers : 0, classifier.Model.PackedLinearLayers);
+
+        using var loaded = CheckpointLoader.Load(Checkpoint);
+        using var given = new ImageClassifier(loaded.Model, loaded.Summary.Labels);
+        Assert.Equal(0, given.Model.PackedLinearLayers);
+        classifier.Model.UnpackLinearWeights();
+        Assert.Equal(0, classifier.Model.PackedLinearLayers);
+    }
+
+    [Fact]
     public void Real_photos_in_one_batch_match_the_model_run_on_each_preprocessed_tensor()
     {
         string[] photos = [.. new[] { "chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg" }.Select(n => Fixtures.Path_("images", n))];

@@ -29,6 +29,7 @@ public class PackedLinearWeightsTests
         model.LinearKernel = LinearKernel.OneDnn; // at any size: these layers are below Auto's limit
 
         Assert.Equal(4 * model.Config.Depth + 1, model.PackLinearWeights());
+        Assert.Equal(4 * model.Config.Depth + 1, model.PackedLinearLayers);
         Fixtures.AssertClose(model.call(input), expected, "packed logits");
         using (var profile = new ProfiledLinears()) { model.call(input); Assert.Equal(4 * model.Config.Depth + 1, profile.Count); }
     }
