@@ -238,9 +238,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     /// </summary>
     public int PackLinearWeights()
     {
-        UnpackLinearWeights();
+        // Each layer's old pack, if any, is dropped as its new one is made.
         int packed = blocks.Sum(block => block.Attn.PackLinearWeights() + block.Mlp.PackLinearWeights());
-        if (head is Linear linearHead && (packedHead = PackedLinearWeight.TryPack(linearHead)) is not null) packed++;
+        if (head is Linear linearHead) packed += PackedLinearWeight.Repack(ref packedHead, linearHead);
         return PackedLinearLayers = packed;
     }
 
@@ -255,8 +255,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             block.Attn.UnpackLinearWeights();
             block.Mlp.UnpackLinearWeights();
         }
-        packedHead?.Dispose();
-        packedHead = null;
+        PackedLinearWeight.Drop(ref packedHead);
         PackedLinearLayers = 0;
     }
 

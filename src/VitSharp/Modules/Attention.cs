@@ -164,19 +164,12 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         proj_drop.call(proj.Apply(context, LinearKernel, inputShape[0] * inputShape[1], packedProj));
 
     /// <summary>Packs <c>qkv</c> and <c>proj</c> for inference (<see cref="Models.VisionTransformer.PackLinearWeights"/>); returns how many it packed.</summary>
-    internal int PackLinearWeights()
-    {
-        UnpackLinearWeights();
-        packedQkv = PackedLinearWeight.TryPack(qkv);
-        packedProj = PackedLinearWeight.TryPack(proj);
-        return (packedQkv is null ? 0 : 1) + (packedProj is null ? 0 : 1);
-    }
+    internal int PackLinearWeights() => PackedLinearWeight.Repack(ref packedQkv, qkv) + PackedLinearWeight.Repack(ref packedProj, proj);
 
     internal void UnpackLinearWeights()
     {
-        packedQkv?.Dispose();
-        packedProj?.Dispose();
-        packedQkv = packedProj = null;
+        PackedLinearWeight.Drop(ref packedQkv);
+        PackedLinearWeight.Drop(ref packedProj);
     }
 
     protected override void Dispose(bool disposing)

@@ -41,19 +41,12 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Packs <c>fc1</c> and <c>fc2</c> for inference (<see cref="Models.VisionTransformer.PackLinearWeights"/>); returns how many it packed.</summary>
-    internal int PackLinearWeights()
-    {
-        UnpackLinearWeights();
-        packedFc1 = PackedLinearWeight.TryPack(fc1);
-        packedFc2 = PackedLinearWeight.TryPack(fc2);
-        return (packedFc1 is null ? 0 : 1) + (packedFc2 is null ? 0 : 1);
-    }
+    internal int PackLinearWeights() => PackedLinearWeight.Repack(ref packedFc1, fc1) + PackedLinearWeight.Repack(ref packedFc2, fc2);
 
     internal void UnpackLinearWeights()
     {
-        packedFc1?.Dispose();
-        packedFc2?.Dispose();
-        packedFc1 = packedFc2 = null;
+        PackedLinearWeight.Drop(ref packedFc1);
+        PackedLinearWeight.Drop(ref packedFc2);
     }
 
     protected override void Dispose(bool disposing)

@@ -32,6 +32,24 @@ internal sealed class PackedLinearWeight : IDisposable
         return new PackedLinearWeight(weight, OneDnnPackedLinear.Pack(weight));
     }
 
+    /// <summary>
+    /// Replaces the pack in <paramref name="slot"/> by a fresh one of <paramref name="layer"/>'s weight (or by none where
+    /// it cannot be packed); returns 1 if it packed, else 0, for the callers' counts.
+    /// </summary>
+    public static int Repack(ref PackedLinearWeight? slot, Linear layer)
+    {
+        Drop(ref slot);
+        slot = TryPack(layer);
+        return slot is null ? 0 : 1;
+    }
+
+    /// <summary>Disposes the pack in <paramref name="slot"/>, if any, and empties the slot.</summary>
+    public static void Drop(ref PackedLinearWeight? slot)
+    {
+        slot?.Dispose();
+        slot = null;
+    }
+
     /// <summary>Whether this was packed from <paramref name="layer"/>'s current weight.</summary>
     public bool IsFor(Linear layer) => layer.weight is { } weight && source.TryGetTarget(out var packedFrom) && ReferenceEquals(packedFrom, weight);
 
