@@ -13,7 +13,8 @@ namespace VitSharp.Bench.Peers;
 /// scopes beyond one per pass), with the position table resampled once, in inference mode. VitSharp's
 /// model must run at least 0.95 times as fast ("the library costs nothing"). It uses the kernels that VitSharp's
 /// <c>Auto</c> settings pick for a packed model (as <c>vitsharp bench</c> times it), by the same rules: linear layers
-/// from weights packed once for oneDNN (<see cref="OneDnnPackedLinear"/>, fc1 with its GELU), attention by oneDNN
+/// from weights packed once for oneDNN (<see cref="OneDnnPackedLinear"/>, fc1 with its GELU, an odd number of rows on
+/// one more where <see cref="PackedLinearRowPadding"/> times that faster), attention by oneDNN
 /// where <see cref="Attention"/> takes it (<see cref="OneDnnAttention"/>), libtorch's fused kernel elsewhere. So the
 /// ratio measures the library's own cost, not a choice of kernel.
 /// </summary>
@@ -39,7 +40,7 @@ internal static class ControlPeer
         {
             var (weight, bias) = (p[name + ".weight"], p[name + ".bias"]);
             if (packed && rows * weight.shape[0] * weight.shape[1] >= LinearKernels.AutoPackedMinMultiplyAdds)
-                return OneDnnPackedLinear.Forward(x, packs[name + ".weight"], bias, gelu);
+                return PackedLinearRowPadding.Forward(x, rows, packs[name + ".weight"], bias, gelu);
             var y = F.linear(x, weight, bias);
             return gelu ? F.gelu(y) : y;
         }

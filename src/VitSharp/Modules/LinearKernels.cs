@@ -63,7 +63,7 @@ public static class LinearKernels
     /// </summary>
     internal static Tensor Apply(this Linear layer, Tensor x, LinearKernel kernel, long rows, PackedLinearWeight? packed)
     {
-        if (UsesPacked(kernel, layer, packed, x, rows)) return layer.ApplyPacked(x, packed!, gelu: false);
+        if (UsesPacked(kernel, layer, packed, x, rows)) return layer.ApplyPacked(x, rows, packed!, gelu: false);
         if (!UsesOneDnn(kernel, layer, x, rows)) return layer.call(x);
         var weight = layer.weight!;
         if (BypassObserver is not { } observer) return OneDnnLinear.Forward(x, weight, layer.bias);
@@ -73,12 +73,16 @@ public static class LinearKernels
         return y;
     }
 
-    /// <summary><paramref name="layer"/> applied to <paramref name="x"/> from its packed weight, then the exact GELU when <paramref name="gelu"/> (one oneDNN call).</summary>
-    internal static Tensor ApplyPacked(this Linear layer, Tensor x, PackedLinearWeight packed, bool gelu)
+    /// <summary>
+    /// <paramref name="layer"/> applied to <paramref name="x"/> (<paramref name="rows"/> rows, or 0 if not known) from its
+    /// packed weight, then the exact GELU when <paramref name="gelu"/> (one oneDNN call; an odd number of rows goes on
+    /// one more where that was measured faster, see <see cref="PackedLinearRowPadding"/>).
+    /// </summary>
+    internal static Tensor ApplyPacked(this Linear layer, Tensor x, long rows, PackedLinearWeight packed, bool gelu)
     {
-        if (BypassObserver is not { } observer) return OneDnnPackedLinear.Forward(x, packed.Packed, layer.bias, gelu);
+        if (BypassObserver is not { } observer) return PackedLinearRowPadding.Forward(x, rows, packed.Packed, layer.bias, gelu);
         long start = Stopwatch.GetTimestamp();
-        var y = OneDnnPackedLinear.Forward(x, packed.Packed, layer.bias, gelu);
+        var y = PackedLinearRowPadding.Forward(x, rows, packed.Packed, layer.bias, gelu);
         observer(layer, Stopwatch.GetElapsedTime(start), true);
         return y;
     }

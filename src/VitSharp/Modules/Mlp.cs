@@ -34,7 +34,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long rows = LinearKernel == LinearKernel.Auto ? LinearKernels.Rows(x.shape) : 0;
         var hidden = LinearKernels.UsesPacked(LinearKernel, fc1, packedFc1, x, rows)
-            ? fc1.ApplyPacked(x, packedFc1!, gelu: true) // the GELU runs inside the product, as a oneDNN post-op
+            ? fc1.ApplyPacked(x, rows, packedFc1!, gelu: true) // the GELU runs inside the product, as a oneDNN post-op
             : act.call(fc1.Apply(x, LinearKernel, rows));
         var y = drop2.call(fc2.Apply(drop1.call(hidden), LinearKernel, rows, packedFc2));
         return y.MoveToOuterDisposeScope();

@@ -1,0 +1,82 @@
+using VitSharp.Native;
+using static TorchSharp.torch;
+
+namespace VitSharp.Tests.Native;
+
+public class PackedLinearRowPaddingTests
+{
+    public static TheoryData<long[], long, long, bool, bool> Shapes() => new()
+    {
+        { [1, 197, 1536], 1536, 384, true, false },  // ViT-S/16's fc2 at 224×224, batch 1
+        { [1, 281, 384], 384, 1536, true, true },    // its fc1 and GELU at 224×320
+        { [3, 5, 64], 64, 96, false, false },
+        { [7, 64], 64, 32, true, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void One_more_row_gives_the_same_result_bit_for_bit(long[] shape, long inFeatures, long outFeatures, bool hasBias, bool gelu)
+    {
+        // The row padding is chosen by timing, so it may differ from run to run: it must never change a number.
+        if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64: OneDnnPackedLinearTests checks that it must not be there
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var generator = new Generator(seed: 5);
+        var weight = randn([outFeatures, inFeatures], generator: generator).div(20);
+        var bias = hasBias ? randn([outFeatures], generator: generator) : null;
+        var x = randn(shape, generator: generator);
+        var packed = OneDnnPackedLinear.Pack(weight);
+        long rows = shape[..^1].Aggregate(1L, (a, b) => a * b);
+
+        var plain = OneDnnPackedLinear.Forward(x, packed, bias, gelu);
+        var padded = PackedLinearRowPadding.OnOneMoreRow(x, rows, inFeatures, outFeatures, packed, bias, gelu);
+
+        Assert.Equal(plain.shape, padded.shape);
+        Assert.True(padded.is_contiguous());
+        Assert.True(plain.equal(padded).all().item<bool>(), $"max difference {(plain - padded).abs().max().item<float>()}");
+        // And every call through the timed path, while it times both ways and after it has chosen.
+        for (int call = 0; call < PackedLinearRowPadding.Trial.UntimedCalls + 2 * PackedLinearRowPadding.Trial.TimedCallsEach + 2; call++)
+            Assert.True(plain.equal(PackedLinearRowPadding.Forward(x, rows, packed, bias, gelu)).all().item<bool>(), $"call {call}");
+        Assert.NotNull(PackedLinearRowPadding.PadsRows(rows, inFeatures, outFeatures, gelu));
+    }
+
+    [Fact]
+    public void Even_or_unknown_row_counts_are_never_padded_or_timed()
+    {
+        if (!OneDnnPackedLinear.IsAvailable) return;
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        var packed = OneDnnPackedLinear.Pack(randn([24, 40], generator: new Generator(seed: 6)));
+        var x = randn([2, 3, 40], generator: new Generator(seed: 7));
+        PackedLinearRowPadding.Forward(x, 6, packed, null);
+        PackedLinearRowPadding.Forward(x, 0, packed, null);
+        Assert.Null(PackedLinearRowPadding.PadsRows(6, 40, 24, gelu: false));
+        Assert.Null(PackedLinearRowPadding.PadsRows(0, 40, 24, gelu: false));
+    }
+
+    [Theory]
+    [InlineData(100, 80, true)]   // 20 % faster on one more row: padded
+    [InlineData(100, 98, false)]  // 2 %: within the margin, plain
+    [InlineData(100, 120, false)] // slower: plain
+    public void A_shape_is_padded_only_if_its_fastest_padded_call_beats_the_plain_one_by_the_margin(int plainMicroseconds, int paddedMicroseconds, bool padded)
+    {
+        var trial = new PackedLinearRowPadding.Trial();
+        var ways = new List<bool>();
+        for (int call = 0; trial.Padded is null; call++)
+        {
+            Assert.True(call < 100, "no decision");
+            bool pads = trial.NextIsPadded(out bool timed);
+            ways.Add(pads);
+            Assert.Equal(call >= PackedLinearRowPadding.Trial.UntimedCalls, timed);
+            if (!timed) continue;
+            // Every way has one slow call (a busy machine); the fastest counts.
+            int extra = call < PackedLinearRowPadding.Trial.UntimedCalls + 2 ? 500 : 0;
+            trial.Record(pads, TimeSpan.FromMicroseconds((pads ? paddedMicroseconds : plainMicroseconds) + extra));
+        }
+        Assert.Equal(padded, trial.Padded);
+        Assert.Equal(PackedLinearRowPadding.Trial.UntimedCalls + 2 * PackedLinearRowPadding.Trial.TimedCallsEach, ways.Count);
+        Assert.Equal(ways.Count / 2, ways.Count(w => w)); // the two ways alternate
+        Assert.Equal(padded, trial.NextIsPadded(out bool timedAfter));
+        Assert.False(timedAfter);
+    }
+}
