@@ -19,7 +19,10 @@ namespace VitSharp.Native;
 /// gained.</item>
 /// </list>
 /// No rule of shapes fitted those measurements, and none would carry over to another CPU, so each shape is timed.
-/// Whole models at batch 1 gained 7 % (ViT-S/16, 224×224) and 2.5 % (ViT-B/16, 224×320).
+/// Whole models at batch 1, medians of three alternating runs against the code before: ViT-S/16 +6 % at 224×224 and
+/// +2 % at 224×320, ViT-B/16 +2 % and +4 %. In four fresh processes the timing chose the same for every layer that
+/// gains clearly (ViT-S's fc2 and proj at 197 rows, ViT-B's proj at 197 and fc2 at 281) and varied only where the two
+/// ways are within a few percent.
 /// </para>
 /// <para>
 /// Either way the result is the same bit for bit: a row's output depends on that row alone, which a test checks. The
@@ -70,8 +73,8 @@ public static class PackedLinearRowPadding
     /// <summary>
     /// The timing of one shape. The two ways alternate from the first call. The first <see cref="UntimedCalls"/> are
     /// not timed: the first call of a shape builds oneDNN's kernel, and a model's first pass page-faults its activations
-    /// in (with only one untimed call each way, ViT-S/16's fc2 was judged in its first pass, where the padded way's
-    /// extra allocation made it look slower, and it came out plain in two of four runs). Then each way runs
+    /// in. With two untimed calls and five timed each way, ViT-S/16's fc2 at 197 rows (8–16 % faster padded) came out
+    /// plain in two of three runs; with more calls, padded in every run. Then each way runs
     /// <see cref="TimedCallsEach"/> times, and the padded way is kept if its fastest call took less than
     /// <see cref="RequiredRatio"/> of the plain way's fastest. The fastest, because a busy machine only ever adds time.
     /// </summary>
