@@ -42,7 +42,8 @@ public static class PackedLinearRowPadding
     public static Tensor Forward(Tensor x, long rows, Tensor packed, Tensor? bias, bool gelu = false)
     {
         if ((rows & 1) == 0) return OneDnnPackedLinear.Forward(x, packed, bias, gelu);
-        long outFeatures = packed.shape[0], inFeatures = packed.shape[1];
+        var weightShape = packed.shape; // [out, in]; one call into libtorch, not two
+        long outFeatures = weightShape[0], inFeatures = weightShape[1];
         var trial = Trials.GetOrAdd(new Shape(rows, inFeatures, outFeatures, gelu, get_num_threads()), _ => new Trial());
         bool padded = trial.NextIsPadded(out bool timed);
         if (!timed) return Run(padded, x, rows, inFeatures, outFeatures, packed, bias, gelu);
