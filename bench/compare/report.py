@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes docs/benchmarks.md (to stdout) from a bench/compare/run.sh output folder: results.jsonl, machine.txt, profile.txt."""
+"""Writes docs/benchmarks.md (to stdout) from a bench/compare/run.sh output folder: results.jsonl, machine.txt, profile.txt, ort-profile.txt."""
 import json
 import os
 import statistics
@@ -9,6 +9,7 @@ out = sys.argv[1]
 rows = [json.loads(line) for line in open(os.path.join(out, "results.jsonl")) if line.startswith("{")]
 machine = open(os.path.join(out, "machine.txt")).read().strip().splitlines()
 profile = open(os.path.join(out, "profile.txt")).read().rstrip() if os.path.exists(os.path.join(out, "profile.txt")) else ""
+ort_profile = open(os.path.join(out, "ort-profile.txt")).read().rstrip() if os.path.exists(os.path.join(out, "ort-profile.txt")) else ""
 
 # The ceiling of each dtype is its fastest kernel (runs from 2026-11-28 15:00Z time libtorch's matmul and oneDNN in fp32).
 ceilings = [r for r in rows if r["peer"] == "matmul-ceiling"]
@@ -210,6 +211,14 @@ if profile:
     p(profile)
     p("```")
     p()
+    if ort_profile:  # since 2026-11-28 19:00Z
+        p("ONNX Runtime's own profiler on the same model, size and batch (`Peers ort-profile`: the kernel time of every node")
+        p("kind per pass; the profiler slows every node a little, so compare the parts rather than the totals):")
+        p()
+        p("```")
+        p(ort_profile)
+        p("```")
+        p()
 p("## Against the targets of issue 6")
 p()
 p("| target | measured in this run | met |")

@@ -101,9 +101,11 @@ for arch in $ARCHS; do
   done
 done
 
-echo "== profile of one ViT-S/16 forward pass (224, batch 8)"
+echo "== profile of one ViT-S/16 forward pass (224, batch 8), VitSharp's and ONNX Runtime's"
 "$VITSHARP" bench --weights "$OUT/models/vit_small_patch16_224.safetensors" --arch vit_small_patch16_224 --size 224 --batch 8 \
   --threads "$THREADS" --seconds "$SECS" --profile | tee "$OUT/profile.txt"
+"$PEERS" ort-profile --model "$OUT/models/vit_small_patch16_224_224x224.onnx" --arch vit_small_patch16_224 --size 224x224 --batch 8 --warmup 5 \
+  --threads "$THREADS" --seconds "$((SECS * 3))" | tee "$OUT/ort-profile.txt"
 
 echo "== training throughput (bench/train-throughput)"
 SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{' | sed 's/^{/{"peer":"training",/' | tee -a "$OUT/results.jsonl"
@@ -112,6 +114,6 @@ SKIP_REFBLAS=1 OUT="$OUT/train" "$ROOT/bench/train-throughput/run.sh" | grep '^{
 
 # The latest results are kept in the repository (bench/compare/latest) and docs/benchmarks.md is made from them.
 [ "$PUBLISH" = 1 ] || { /usr/bin/python3 "$HERE/report.py" "$OUT" > "$OUT/benchmarks.md"; echo "wrote $OUT/benchmarks.md (PUBLISH=0)"; exit 0; }
-mkdir -p "$HERE/latest" && cp "$OUT/results.jsonl" "$OUT/machine.txt" "$OUT/profile.txt" "$HERE/latest/"
+mkdir -p "$HERE/latest" && cp "$OUT/results.jsonl" "$OUT/machine.txt" "$OUT/profile.txt" "$OUT/ort-profile.txt" "$HERE/latest/"
 /usr/bin/python3 "$HERE/report.py" "$HERE/latest" > "$ROOT/docs/benchmarks.md"
 echo "wrote bench/compare/latest/ and docs/benchmarks.md"
