@@ -3,6 +3,10 @@ using static TorchSharp.torch;
 
 namespace VitSharp.Tests.Native;
 
+// Alone: the timing is kept per libtorch thread count, which is process-wide, and the CLI tests that run in-process
+// (bench --threads 1) change it; between a call and the look at its decision, the key would differ.
+[CollectionDefinition(nameof(PackedLinearRowPaddingTests), DisableParallelization = true)]
+[Collection(nameof(PackedLinearRowPaddingTests))]
 public class PackedLinearRowPaddingTests
 {
     public static TheoryData<long[], long, long, bool, bool> Shapes() => new()
