@@ -17,23 +17,15 @@ internal static class OrtProfile
     {
         var (h, w) = a.Size();
         int batch = a.Int("--batch"), threads = a.Int("--threads"), warmup = a.Int("--warmup", 10);
-        string prefix = Path.Combine(Path.GetTempPath(), $"vitsharp-ort-profile-{Environment.ProcessId}");
-        using var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            EnableProfiling = true,
-            ProfileOutputPathPrefix = prefix,
-        };
+        double seconds = a.Double("--seconds", 5);
+        using var options = OrtPeer.SessionOptionsFor(threads);
+        options.EnableProfiling = true;
+        options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"vitsharp-ort-profile-{Environment.ProcessId}");
         using var session = new InferenceSession(a.Text("--model"), options);
         using var runOptions = new RunOptions();
-        var data = new float[batch * 3 * h * w];
-        var random = new Random(0);
-        for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
+        var data = OrtPeer.RandomImages(batch, h, w);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int pass = 0; pass < warmup || clock.Elapsed.TotalSeconds < a.Double("--seconds", 5); pass++)
+        for (int pass = 0; pass < warmup || clock.Elapsed.TotalSeconds < seconds; pass++)
         {
             using var value = OrtValue.CreateTensorValueFromMemory(data, [batch, 3, h, w]);
             using var outputs = session.Run(runOptions, ["input"], [value], ["logits"]);
