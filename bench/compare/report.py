@@ -149,7 +149,12 @@ if bf:
         share = f"{r['gflops'] / bf16c:.0%}" if bf16c else "-"
         p(f"| {r['arch']} | {r['size']} | {r['batch']} | {ips(f)} | {ips(r)} | {ratio(r, f)} | {r['gflops']:.1f} | {share} |")
     p()
-    p("Weights are converted once; LayerNorm, softmax and the rest run in bf16 as libtorch does them. Its top-1 agreement with")
+    bf_packed = sorted({r.get("packed_layers", 0) for r in bf} - {0})
+    if bf_packed:  # runs before 2026-11-28 21:00Z did not pack bf16 weights
+        p(f"Weights are converted once and packed for oneDNN ({', '.join(map(str, bf_packed))} layers, used from 512 rows up, so at")
+        p("batch 8 here); LayerNorm, softmax and the rest run in bf16 as libtorch does them. Its top-1 agreement with")
+    else:
+        p("Weights are converted once; LayerNorm, softmax and the rest run in bf16 as libtorch does them. Its top-1 agreement with")
     p("fp32 is a test on the fixtures (`InferenceBenchmarkTests.Bfloat16_agrees_with_float32_on_the_fixtures`) and on the shipped")
     p("Fashion-MNIST model over 256 test images at 28×28 and 56×56 (`..._on_the_shipped_model_and_real_images`, at least 99 %).")
     p()

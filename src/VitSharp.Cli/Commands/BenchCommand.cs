@@ -78,7 +78,7 @@ internal static class BenchCommand
                 if (model.PosEmbedParameter.dtype != dtype) model.to(dtype);
                 foreach (bool packed in packList)
                 {
-                    // Where packing does not apply (bf16, another CPU), "on" times the unpacked model and says so.
+                    // Where packing does not apply (bf16 without its instructions, another CPU), "on" times the unpacked model and says so.
                     int packedLayers = packed ? model.PackLinearWeights() : 0;
                     if (!packed) model.UnpackLinearWeights();
                     foreach (var kernel in kernelList)

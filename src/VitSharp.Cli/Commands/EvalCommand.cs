@@ -44,7 +44,7 @@ internal static class EvalCommand
             });
             var model = loaded.Model;
             if (computeDType != model.PosEmbedParameter.dtype) model.to(computeDType);
-            model.PackLinearWeights(); // the weights stay as loaded: pack them once for oneDNN (float32 on x86-64; a no-op elsewhere)
+            model.PackLinearWeights(); // the weights stay as loaded: pack them once for oneDNN (float32, or bf16 with its instructions, on x86-64; a no-op elsewhere)
             var imageSize = r.GetValue(size) is { } text ? GridSize.Parse(text) : model.Config.ImgSize;
             if (imageSize.Height % model.Config.PatchSize != 0 || imageSize.Width % model.Config.PatchSize != 0)
                 throw new ArgumentException($"--size {imageSize} is not a multiple of the model's patch size {model.Config.PatchSize}");

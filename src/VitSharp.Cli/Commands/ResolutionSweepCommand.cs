@@ -42,7 +42,7 @@ internal static class ResolutionSweepCommand
 
             using var loaded = CheckpointLoader.Load(ShippedModel.WeightsOrShipped(r.GetValue(weights)), checkpoint.Read(r));
             var model = loaded.Model;
-            model.PackLinearWeights(); // the weights stay as loaded: pack them once for oneDNN (float32 on x86-64; a no-op elsewhere)
+            model.PackLinearWeights(); // the weights stay as loaded: pack them once for oneDNN (float32, or bf16 with its instructions, on x86-64; a no-op elsewhere)
             var config = model.Config;
             if (config.NumClasses == 0) throw new ArgumentException("the model has no classification head; a resolution sweep compares top-1 predictions");
             var chosenSizes = r.GetValue(sizes) is { Length: > 0 } given ? given.Select(GridSize.Parse).ToList() : DefaultSizes(config.ImgSize, config.PatchSize);

@@ -28,7 +28,7 @@ internal sealed class ModelSession : IDisposable
             Device = load.Device ?? CPU;
             DType = ConvertTo(Model, options.DType);
             // The session owns these weights and never changes them: pack them once for oneDNN (float32 on x86-64
-            // CPUs; elsewhere this does nothing). A model passed in by the caller is left as it is, since its owner
+            // CPUs, and bf16 where they have its instructions; elsewhere this does nothing). A model passed in by the caller is left as it is, since its owner
             // may change its weights in place; they can call PackLinearWeights themselves.
             Model.PackLinearWeights();
             CheckpointLabels = owned.Summary.Labels;

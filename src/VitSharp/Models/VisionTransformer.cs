@@ -225,16 +225,19 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     /// head) once into oneDNN's blocked layout, for float32 inference on the CPU (<see cref="OneDnnPackedLinear"/>),
     /// and lets <c>fc1</c> take its GELU along. In two runs of <c>vitsharp bench --pack on off</c> at 224 (AMD EPYC,
     /// AVX-512, 2 threads, 2026-11-28) ViT-S/16 ran 1.15–1.19× faster at batch 1 and 1.00–1.07× at batch 8, ViT-B/16
-    /// 1.28–1.34× and 1.01–1.02×. The packs take as much memory again as those weights.
+    /// 1.28–1.34× and 1.01–1.02×. A bfloat16 model is packed too where the CPU has bfloat16 instructions, and runs from
+    /// its packs from <see cref="LinearKernels.AutoPackedMinRowsBfloat16"/> rows up (1.02–1.10× at batch 4 to 16, slower
+    /// at batch 1). The packs take as much memory again as those weights.
     /// <para>
-    /// A layer runs from its pack only without gradients (in <c>inference_mode</c> or <c>no_grad</c>), with a float32
-    /// CPU input, a <see cref="LinearKernel"/> other than <c>Blas</c>, and while the pack was made from the layer's
+    /// A layer runs from its pack only without gradients (in <c>inference_mode</c> or <c>no_grad</c>), with a CPU input
+    /// of the pack's dtype, a <see cref="LinearKernel"/> other than <c>Blas</c>, and while the pack was made from the layer's
     /// current weight tensor: <c>to(...)</c> to another dtype or device retires it. <c>train()</c> and
     /// <c>load_state_dict</c> drop the packs. <b>Changing weights in place by other means (an optimizer step in eval
     /// mode, an EMA update, <c>copy_</c>) is not noticed: call this again afterwards, or <see cref="UnpackLinearWeights"/>.</b>
     /// </para>
-    /// Returns how many layers it packed: 0 where packing is not available (a CPU other than x86-64, weights not
-    /// float32 on the CPU, a libtorch without oneDNN), which leaves the model as it was.
+    /// Returns how many layers it packed: 0 where packing is not available (a CPU other than x86-64, weights neither
+    /// float32 nor bfloat16 on the CPU, bfloat16 on a CPU without its instructions, a libtorch without oneDNN), which
+    /// leaves the model as it was.
     /// </summary>
     public int PackLinearWeights()
     {

@@ -33,6 +33,14 @@ public static class LinearKernels
     public const long AutoPackedMinMultiplyAdds = 1L << 19;
 
     /// <summary>
+    /// In bfloat16 a packed layer runs from its pack under <see cref="LinearKernel.Auto"/> only from this many rows up.
+    /// Whole models, <c>vitsharp bench --dtype bf16 --pack on off</c> (AMD EPYC with AVX-512-BF16, 2 threads,
+    /// 2026-11-28, two runs, ViT-S/16 and ViT-B/16 at 224): packed ran 0.83–1.00× as fast at batch 1 (197 rows),
+    /// 0.97–1.01× at batch 2 (394), 1.02–1.10× at batch 4 (788), 1.00–1.07× at batch 8 and 1.03–1.06× at batch 16.
+    /// </summary>
+    public const long AutoPackedMinRowsBfloat16 = 512;
+
+    /// <summary>
     /// Set while <see cref="Benchmarking.ForwardProfile"/> measures: told of each layer that ran outside its own
     /// <c>call</c> (so its forward hooks did not fire), with the wall time it took and whether it ran from a packed
     /// weight. Per thread: the forward pass runs on the thread that measures, and other threads are left alone.
@@ -89,13 +97,15 @@ public static class LinearKernels
 
     /// <summary>
     /// Whether <paramref name="layer"/> runs from <paramref name="packed"/>: a pack of its current weight, no gradients
-    /// to record (the packed product has none), a float32 CPU input, a kernel other than <see cref="LinearKernel.Blas"/>,
-    /// and under <see cref="LinearKernel.Auto"/> at least <see cref="AutoPackedMinMultiplyAdds"/>.
+    /// to record (the packed product has none), a CPU input of the pack's dtype, a kernel other than
+    /// <see cref="LinearKernel.Blas"/>, and under <see cref="LinearKernel.Auto"/> at least
+    /// <see cref="AutoPackedMinMultiplyAdds"/> (and in bfloat16 <see cref="AutoPackedMinRowsBfloat16"/> rows).
     /// </summary>
     internal static bool UsesPacked(LinearKernel kernel, Linear layer, PackedLinearWeight? packed, Tensor x, long rows) =>
         packed is not null && kernel != LinearKernel.Blas
-        && (kernel != LinearKernel.Auto || Math.Max(rows, 1) * layer.in_features * layer.out_features >= AutoPackedMinMultiplyAdds)
-        && !is_grad_enabled() && packed.IsFor(layer) && x.dtype == ScalarType.Float32 && x.device_type == DeviceType.CPU;
+        && (kernel != LinearKernel.Auto || (Math.Max(rows, 1) * layer.in_features * layer.out_features >= AutoPackedMinMultiplyAdds
+            && (packed.DType != ScalarType.BFloat16 || rows >= AutoPackedMinRowsBfloat16)))
+        && !is_grad_enabled() && packed.IsFor(layer) && x.dtype == packed.DType && x.device_type == DeviceType.CPU;
 
     /// <summary>The product of all but the last of <paramref name="shape"/>: the rows a linear layer multiplies.</summary>
     public static long Rows(ReadOnlySpan<long> shape)

@@ -15,21 +15,25 @@ internal sealed class PackedLinearWeight : IDisposable
     // Weak: a pack must not keep a replaced weight alive.
     private readonly WeakReference<Tensor> source;
 
-    private PackedLinearWeight(Tensor weight, Tensor packed)
+    private PackedLinearWeight(Tensor weight, Tensor packed, ScalarType dtype)
     {
         source = new WeakReference<Tensor>(weight);
         Packed = packed;
+        DType = dtype;
     }
 
     /// <summary>The weight in oneDNN's blocked layout.</summary>
     public Tensor Packed { get; }
 
-    /// <summary>The layer's weight packed, or null where it cannot be (not float32 on the CPU, or no oneDNN).</summary>
+    /// <summary>The weight's dtype, which the input must have (kept here: asking the tensor is a call into libtorch).</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>The layer's weight packed, or null where it cannot be (see <see cref="OneDnnPackedLinear.Supports"/>).</summary>
     public static PackedLinearWeight? TryPack(Linear layer)
     {
         if (layer.weight is not { } weight || !OneDnnPackedLinear.Supports(weight)) return null;
         using var noGrad = no_grad();
-        return new PackedLinearWeight(weight, OneDnnPackedLinear.Pack(weight));
+        return new PackedLinearWeight(weight, OneDnnPackedLinear.Pack(weight), weight.dtype);
     }
 
     /// <summary>

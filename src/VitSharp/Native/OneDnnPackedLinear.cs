@@ -43,9 +43,19 @@ public static class OneDnnPackedLinear
     /// <summary>Whether this libtorch packs and runs the product correctly on this machine (checked once, on first use).</summary>
     public static bool IsAvailable => Loaded.Value is not null;
 
-    /// <summary>Whether <paramref name="weight"/> can be packed: a 2-D float32 weight on the CPU, where <see cref="IsAvailable"/>.</summary>
-    public static bool Supports(Tensor weight) =>
-        weight.device_type == DeviceType.CPU && weight.dtype == ScalarType.Float32 && weight.dim() == 2 && weight.numel() > 0 && IsAvailable;
+    private static readonly Lazy<bool> PacksBfloat16 = new(ProbeBfloat16, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>
+    /// Whether <paramref name="weight"/> can be packed: a 2-D weight on the CPU, float32 where <see cref="IsAvailable"/>,
+    /// or bfloat16 where the CPU also has bfloat16 dot-product instructions (<see cref="CpuFeatures.HasBf16Instructions"/>;
+    /// elsewhere oneDNN emulates them, slower than libtorch's own path) and a bfloat16 probe agreed.
+    /// </summary>
+    public static bool Supports(Tensor weight)
+    {
+        if (weight.device_type != DeviceType.CPU || weight.dim() != 2 || weight.numel() == 0) return false;
+        var dtype = weight.dtype;
+        return dtype == ScalarType.Float32 ? IsAvailable : dtype == ScalarType.BFloat16 && PacksBfloat16.Value;
+    }
 
     /// <summary>
     /// <paramref name="weight"/> <c>[out, in]</c> in oneDNN's blocked layout: an opaque tensor for <see cref="Forward"/>
@@ -53,24 +63,27 @@ public static class OneDnnPackedLinear
     /// </summary>
     public static Tensor Pack(Tensor weight)
     {
-        if (!Supports(weight)) throw new ArgumentException($"only a 2-D float32 CPU weight can be packed for oneDNN, not {weight.dtype} {string.Join("×", weight.shape)} on {weight.device}", nameof(weight));
+        if (!Supports(weight)) throw new ArgumentException($"only a 2-D float32 CPU weight (or bfloat16, on a CPU with bfloat16 instructions) can be packed for oneDNN, not {weight.dtype} {string.Join("×", weight.shape)} on {weight.device}", nameof(weight));
         return PackWith(Loaded.Value!, weight.detach().contiguous());
     }
 
     /// <summary>
-    /// <c>x·Wᵀ + b</c> for <c>x [..., in]</c> (float32, CPU), with <paramref name="packed"/> from <see cref="Pack"/> and
-    /// <paramref name="bias"/> <c>[out]</c> or none; then the exact (erf) GELU when <paramref name="gelu"/>. The result
-    /// carries no gradient.
+    /// <c>x·Wᵀ + b</c> for <c>x [..., in]</c> (CPU, the packed weight's dtype), with <paramref name="packed"/> from
+    /// <see cref="Pack"/> and <paramref name="bias"/> <c>[out]</c> or none; then the exact (erf) GELU when
+    /// <paramref name="gelu"/>. The result carries no gradient. In bfloat16 oneDNN sums in float32 and applies the GELU
+    /// before rounding to bfloat16, where libtorch's <c>linear</c> then <c>gelu</c> rounds the product first.
     /// </summary>
     public static Tensor Forward(Tensor x, Tensor packed, Tensor? bias, bool gelu = false)
     {
         var exports = Loaded.Value ?? throw new InvalidOperationException("oneDNN's packed linear is not available in this libtorch");
-        if (x.dim() < 1 || x.shape[^1] != packed.shape[1] || x.dtype != ScalarType.Float32 || x.device_type != DeviceType.CPU)
-            throw new ArgumentException($"the packed weight takes float32 CPU inputs [..., {packed.shape[1]}], not {x.dtype} [{string.Join(", ", x.shape)}] on {x.device}", nameof(x));
-        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != packed.shape[0] || bias.dtype != ScalarType.Float32))
-            throw new ArgumentException($"the bias must be float32 [{packed.shape[0]}], not {bias.dtype} [{string.Join(", ", bias.shape)}]", nameof(bias));
+        if (x.dim() < 1 || x.shape[^1] != packed.shape[1] || x.dtype != packed.dtype || x.device_type != DeviceType.CPU)
+            throw new ArgumentException($"the packed weight takes {Name(packed.dtype)} CPU inputs [..., {packed.shape[1]}], not {x.dtype} [{string.Join(", ", x.shape)}] on {x.device}", nameof(x));
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != packed.shape[0] || bias.dtype != packed.dtype))
+            throw new ArgumentException($"the bias must be {Name(packed.dtype)} [{packed.shape[0]}], not {bias.dtype} [{string.Join(", ", bias.shape)}]", nameof(bias));
         return ForwardWith(exports, x, packed, bias, gelu);
     }
+
+    private static string Name(ScalarType dtype) => dtype.ToString().ToLowerInvariant();
 
     private static Tensor PackWith(Exports exports, Tensor weight)
     {
@@ -141,5 +154,32 @@ public static class OneDnnPackedLinear
         return ForwardWith(exports, x, packed, bias, gelu: false).allclose(expected, rtol: 1e-5, atol: 1e-5)
             && ForwardWith(exports, x, packed, null, gelu: false).allclose(nn.functional.linear(x, weight), rtol: 1e-5, atol: 1e-5)
             && ForwardWith(exports, x, packed, bias, gelu: true).allclose(nn.functional.gelu(expected), rtol: 1e-5, atol: 1e-5);
+    }
+
+    /// <summary>
+    /// Whether bfloat16 weights are packed here: the float32 route works, the CPU has bfloat16 dot-product instructions,
+    /// and one small bfloat16 product, with and without GELU, agrees with libtorch's to bfloat16's precision.
+    /// </summary>
+    private static bool ProbeBfloat16()
+    {
+        if (Loaded.Value is not { } exports || CpuFeatures.HasBf16Instructions() != true) return false;
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var generator = new Generator(seed: 2);
+            var x = rand(new long[] { 2, 3, 8 }, generator: generator).to(ScalarType.BFloat16);
+            var weight = rand(new long[] { 5, 8 }, generator: generator).to(ScalarType.BFloat16);
+            var bias = rand(new long[] { 5 }, generator: generator).to(ScalarType.BFloat16);
+            var packed = PackWith(exports, weight);
+            var expected = nn.functional.linear(x, weight, bias).to(ScalarType.Float32);
+            // Sums up to about 8: a bfloat16 step there is 1/32, and the two may round apart by one.
+            return ForwardWith(exports, x, packed, bias, gelu: false).to(ScalarType.Float32).allclose(expected, rtol: 0, atol: 0.07)
+                && ForwardWith(exports, x, packed, bias, gelu: true).to(ScalarType.Float32).allclose(nn.functional.gelu(expected), rtol: 0, atol: 0.07);
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // an error code: this libtorch's oneDNN does not take bfloat16 here
+        }
     }
 }

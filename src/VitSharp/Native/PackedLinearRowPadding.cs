@@ -6,8 +6,8 @@ namespace VitSharp.Native;
 
 /// <summary>
 /// Runs a packed product (<see cref="OneDnnPackedLinear"/>) with an odd number of rows on one row more, a zero row
-/// dropped from the result, wherever that is faster on this machine. Which it is gets measured once per product shape
-/// and thread count on its first calls, as <c>torch.backends.cudnn.benchmark</c> picks a convolution's algorithm.
+/// dropped from the result, wherever that is faster on this machine. Which it is gets measured once per product shape,
+/// dtype and thread count on its first calls, as <c>torch.backends.cudnn.benchmark</c> picks a convolution's algorithm.
 /// <para>
 /// <b>Why.</b> oneDNN's inner product handles some row counts badly. On an AMD EPYC with 2 threads (2026-11-28),
 /// with the copy that makes the extra row counted:
@@ -31,7 +31,7 @@ namespace VitSharp.Native;
 /// </summary>
 public static class PackedLinearRowPadding
 {
-    private readonly record struct Shape(long Rows, long In, long Out, bool Gelu, int Threads);
+    private readonly record struct Shape(long Rows, long In, long Out, bool Gelu, ScalarType DType, int Threads);
 
     private static readonly ConcurrentDictionary<Shape, Trial> Trials = new();
 
@@ -44,7 +44,7 @@ public static class PackedLinearRowPadding
         if ((rows & 1) == 0) return OneDnnPackedLinear.Forward(x, packed, bias, gelu);
         var weightShape = packed.shape; // [out, in]; one call into libtorch, not two
         long outFeatures = weightShape[0], inFeatures = weightShape[1];
-        var trial = Trials.GetOrAdd(new Shape(rows, inFeatures, outFeatures, gelu, get_num_threads()), _ => new Trial());
+        var trial = Trials.GetOrAdd(new Shape(rows, inFeatures, outFeatures, gelu, x.dtype, get_num_threads()), _ => new Trial());
         bool padded = trial.NextIsPadded(out bool timed);
         if (!timed) return Run(padded, x, rows, inFeatures, outFeatures, packed, bias, gelu);
         long start = Stopwatch.GetTimestamp();
@@ -54,8 +54,8 @@ public static class PackedLinearRowPadding
     }
 
     /// <summary>Whether a product of this shape has been timed and found faster on one more row (null: not decided yet).</summary>
-    internal static bool? PadsRows(long rows, long inFeatures, long outFeatures, bool gelu) =>
-        Trials.TryGetValue(new Shape(rows, inFeatures, outFeatures, gelu, get_num_threads()), out var trial) ? trial.Padded : null;
+    internal static bool? PadsRows(long rows, long inFeatures, long outFeatures, bool gelu, ScalarType dtype = ScalarType.Float32) =>
+        Trials.TryGetValue(new Shape(rows, inFeatures, outFeatures, gelu, dtype, get_num_threads()), out var trial) ? trial.Padded : null;
 
     private static Tensor Run(bool padded, Tensor x, long rows, long inFeatures, long outFeatures, Tensor packed, Tensor? bias, bool gelu) =>
         padded ? OnOneMoreRow(x, rows, inFeatures, outFeatures, packed, bias, gelu) : OneDnnPackedLinear.Forward(x, packed, bias, gelu);

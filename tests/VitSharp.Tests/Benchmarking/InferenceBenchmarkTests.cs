@@ -4,6 +4,7 @@ using VitSharp.Checkpoints;
 using VitSharp.Training.Data;
 using VitSharp.Models;
 using VitSharp.Modules;
+using VitSharp.Native;
 using VitSharp.PosEmbed;
 using VitSharp.Tests.Models;
 using static TorchSharp.torch;
@@ -109,10 +110,19 @@ public class InferenceBenchmarkTests
             model.to(ScalarType.Float32);
             var expected = model.call(input);
             model.to(ScalarType.BFloat16);
-            var logits = model.call(input.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+            // Packed as bench and classify run it where the CPU has bf16 instructions (256 images are well past the
+            // packs' row limit); the fixtures above run it unpacked.
+            bool packed = model.PackLinearWeights() > 0;
+            Assert.Equal(OneDnnPackedLinear.IsAvailable && CpuFeatures.HasBf16Instructions() == true, packed);
+            int packedCalls = 0;
+            LinearKernels.BypassObserver = (_, _, fromPack) => packedCalls += fromPack ? 1 : 0;
+            Tensor logits;
+            try { logits = model.call(input.to(ScalarType.BFloat16)).to(ScalarType.Float32); }
+            finally { LinearKernels.BypassObserver = null; }
+            Assert.Equal(packed, packedCalls > 0);
             int same = (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
             double error = Fixtures.MaxAbsDiff(logits, expected);
-            report.Add($"{side}x{side}: top-1 agreement {same}/256, max |logit error| {error:F4} (logits up to {expected.abs().max().item<float>():F2})");
+            report.Add($"{side}x{side}{(packed ? " packed" : "")}: top-1 agreement {same}/256, max |logit error| {error:F4} (logits up to {expected.abs().max().item<float>():F2})");
             agree += same;
             total += 256;
         }

@@ -13,8 +13,8 @@ namespace VitSharp.Tests.Models;
 /// </summary>
 public class PackedLinearWeightsTests
 {
-    private static Tensor Input(VisionTransformer model) =>
-        randn([2, model.Config.InChans, model.Config.ImgSize.Height, model.Config.ImgSize.Width], generator: new Generator(seed: 3));
+    private static Tensor Input(VisionTransformer model, long images = 2) =>
+        randn([images, model.Config.InChans, model.Config.ImgSize.Height, model.Config.ImgSize.Width], generator: new Generator(seed: 3));
 
     [Fact]
     public void Every_linear_layer_is_packed_and_the_logits_stay_those_of_libtorch()
@@ -74,11 +74,38 @@ public class PackedLinearWeightsTests
     public void A_model_that_cannot_be_packed_is_left_as_it_was()
     {
         using var model = ModelParityTests.LoadModel("vit_timm_rect");
-        model.to(ScalarType.BFloat16);
+        model.to(ScalarType.Float64);
         Assert.Equal(0, model.PackLinearWeights());
         using var _ = inference_mode();
-        using var logits = model.call(Input(model).to(ScalarType.BFloat16));
-        Assert.Equal(ScalarType.BFloat16, logits.dtype);
+        using var logits = model.call(Input(model).to(ScalarType.Float64));
+        Assert.Equal(ScalarType.Float64, logits.dtype);
+    }
+
+    [Fact]
+    public void A_bfloat16_model_is_packed_where_the_cpu_has_bfloat16_instructions_and_runs_packed_from_its_row_limit()
+    {
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        model.to(ScalarType.BFloat16);
+        int layers = 4 * model.Config.Depth + 1;
+        bool packs = OneDnnPackedLinear.IsAvailable && CpuFeatures.HasBf16Instructions() == true;
+        Assert.Equal(packs ? layers : 0, model.PackLinearWeights());
+        if (!packs) return;
+        using var scope = NewDisposeScope();
+        using var _ = inference_mode();
+        long tokens = model.Config.GridSize.Count + model.NumPrefixTokens;
+        long imagesAtLimit = (LinearKernels.AutoPackedMinRowsBfloat16 + tokens - 1) / tokens;
+        var fewer = Input(model, imagesAtLimit - 1).to(ScalarType.BFloat16);
+        var enough = Input(model, imagesAtLimit).to(ScalarType.BFloat16);
+
+        Assert.False(RunsPacked(model, fewer)); // under Auto, too few rows for bfloat16's packed product to pay
+        Assert.True(RunsPacked(model, enough));
+        var packedLogits = model.call(enough);
+        model.UnpackLinearWeights();
+        var unpackedLogits = model.call(enough);
+        // bfloat16 keeps 8 bits: the two round apart here and there, and oneDNN applies fc1's GELU before rounding.
+        double scale = unpackedLogits.to(ScalarType.Float32).abs().max().item<float>();
+        Fixtures.AssertClose(packedLogits, unpackedLogits, "bfloat16 logits, packed against unpacked", 0.05 * scale);
+        Assert.True(packedLogits.argmax(-1).equal(unpackedLogits.argmax(-1)).all().item<bool>(), "the same top-1 class for every image");
     }
 
     private static bool RunsPacked(VisionTransformer model, Tensor input)

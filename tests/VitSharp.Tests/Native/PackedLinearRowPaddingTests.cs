@@ -9,26 +9,30 @@ namespace VitSharp.Tests.Native;
 [Collection(nameof(PackedLinearRowPaddingTests))]
 public class PackedLinearRowPaddingTests
 {
-    public static TheoryData<long[], long, long, bool, bool> Shapes() => new()
+    public static TheoryData<long[], long, long, bool, bool, bool> Shapes() => new()
     {
-        { [1, 197, 1536], 1536, 384, true, false },  // ViT-S/16's fc2 at 224×224, batch 1
-        { [1, 281, 384], 384, 1536, true, true },    // its fc1 and GELU at 224×320
-        { [3, 5, 64], 64, 96, false, false },
-        { [7, 64], 64, 32, true, true },
+        { [1, 197, 1536], 1536, 384, true, false, false },  // ViT-S/16's fc2 at 224×224, batch 1
+        { [1, 281, 384], 384, 1536, true, true, false },    // its fc1 and GELU at 224×320
+        { [3, 5, 64], 64, 96, false, false, false },
+        { [7, 64], 64, 32, true, true, false },
+        { [1, 197, 1536], 1536, 384, true, false, true },   // the same shapes in bfloat16, timed apart from float32
+        { [5, 197, 384], 384, 1536, true, true, true },     // ViT-S/16's fc1 and GELU at batch 5, in bfloat16
     };
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void One_more_row_gives_the_same_result_bit_for_bit(long[] shape, long inFeatures, long outFeatures, bool hasBias, bool gelu)
+    public void One_more_row_gives_the_same_result_bit_for_bit(long[] shape, long inFeatures, long outFeatures, bool hasBias, bool gelu, bool bfloat16)
     {
         // The row padding is chosen by timing, so it may differ from run to run: it must never change a number.
         if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64: OneDnnPackedLinearTests checks that it must not be there
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
+        var dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         var generator = new Generator(seed: 5);
-        var weight = randn([outFeatures, inFeatures], generator: generator).div(20);
-        var bias = hasBias ? randn([outFeatures], generator: generator) : null;
-        var x = randn(shape, generator: generator);
+        var weight = randn([outFeatures, inFeatures], generator: generator).div(20).to(dtype);
+        if (!OneDnnPackedLinear.Supports(weight)) return; // bfloat16 on a CPU without its instructions: OneDnnPackedLinearTests
+        var bias = hasBias ? randn([outFeatures], generator: generator).to(dtype) : null;
+        var x = randn(shape, generator: generator).to(dtype);
         var packed = OneDnnPackedLinear.Pack(weight);
         long rows = shape[..^1].Aggregate(1L, (a, b) => a * b);
 
@@ -37,11 +41,11 @@ public class PackedLinearRowPaddingTests
 
         Assert.Equal(plain.shape, padded.shape);
         Assert.True(padded.is_contiguous());
-        Assert.True(plain.equal(padded).all().item<bool>(), $"max difference {(plain - padded).abs().max().item<float>()}");
+        Assert.True(plain.equal(padded).all().item<bool>(), $"max difference {(plain - padded).abs().max().to(ScalarType.Float32).item<float>()}");
         // And every call through the timed path, while it times both ways and after it has chosen.
         for (int call = 0; call < PackedLinearRowPadding.Trial.UntimedCalls + 2 * PackedLinearRowPadding.Trial.TimedCallsEach + 2; call++)
             Assert.True(plain.equal(PackedLinearRowPadding.Forward(x, rows, packed, bias, gelu)).all().item<bool>(), $"call {call}");
-        Assert.NotNull(PackedLinearRowPadding.PadsRows(rows, inFeatures, outFeatures, gelu));
+        Assert.NotNull(PackedLinearRowPadding.PadsRows(rows, inFeatures, outFeatures, gelu, dtype));
     }
 
     [Fact]
