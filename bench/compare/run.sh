@@ -92,7 +92,12 @@ for arch in $ARCHS; do
   done
   echo "== $arch: same tokens on another grid (14x14 native vs 7x28), and bf16"
   for round in $(seq "$ROUNDS"); do
-    "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 112x448 --batch 8 --threads "$THREADS" \
+    # The native grid first in odd rounds, second in even ones: in one process the second size ran 2-3 % faster
+    # than in the other order (three pairs of runs, 2026-11-28), which always favoured 7x28 before.
+    sizes="224x224 112x448"
+    [ $((round % 2)) = 0 ] && sizes="112x448 224x224"
+    # shellcheck disable=SC2086 # two sizes, split on purpose
+    "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size $sizes --batch 8 --threads "$THREADS" \
       --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"purpose\":\"grid\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
     # bf16 in every round too, so that bf16 / fp32 is a ratio within rounds like the others (one 3-pass look, as
     # before 2026-11-28 15:00Z, once measured 33 images/s for ViT-S where a rerun minutes later gave 66-76).
