@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace VitSharp.Native;
@@ -45,7 +46,18 @@ public static class OneDnnAttention
     public static Tensor Forward(Tensor packed, int heads, double scale)
     {
         var unit = Compiled.Value ?? throw new InvalidOperationException("oneDNN is not available in this libtorch");
-        return (Tensor)unit.invoke("attend", packed, (long)heads, scale);
+        return Attend(unit, packed, heads, scale);
+    }
+
+    private static Tensor Attend(jit.CompilationUnit unit, Tensor packed, int heads, double scale)
+    {
+        // TorchSharp's invoke turns a long or double argument into a Scalar that nothing keeps alive, so a garbage
+        // collection during the call could free it while libtorch reads it (KeptScalars has the story; under a thread
+        // that kept collecting, a ViT forward pass died within seconds reading the head count). These two live until
+        // the call has returned.
+        using var headCount = ((long)heads).ToScalar();
+        using var scaleFactor = scale.ToScalar();
+        return (Tensor)unit.invoke("attend", packed, headCount, scaleFactor);
     }
 
     /// <summary>Runs the kernel once on a small input and compares with libtorch's fused attention.</summary>
@@ -55,7 +67,7 @@ public static class OneDnnAttention
         var packed = rand(new long[] { batch, tokens, 3 * heads * headDim }, generator: new Generator(seed: 1));
         var parts = packed.reshape(batch, tokens, 3, heads, headDim).permute(2, 0, 3, 1, 4).unbind(0);
         var expected = nn.functional.scaled_dot_product_attention(parts[0], parts[1], parts[2]).transpose(1, 2).reshape(batch, tokens, heads * headDim);
-        var actual = (Tensor)unit.invoke("attend", packed, (long)heads, 1 / Math.Sqrt(headDim));
+        var actual = Attend(unit, packed, heads, 1 / Math.Sqrt(headDim));
         return actual.allclose(expected, rtol: 1e-5, atol: 1e-5);
     }
 }
