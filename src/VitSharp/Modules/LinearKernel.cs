@@ -18,8 +18,8 @@ public enum LinearKernel
 
     /// <summary>
     /// oneDNN whatever the size: from the packed weight where the layer has one and no gradient is needed
-    /// (<see cref="OneDnnPackedLinear"/>), else as a 1×1 convolution (<see cref="OneDnnLinear"/>); float32 on the CPU
-    /// only, <see cref="Blas"/> elsewhere.
+    /// (<see cref="OneDnnPackedLinear"/>, float32 or bfloat16), else as a 1×1 convolution (<see cref="OneDnnLinear"/>,
+    /// float32); on the CPU only, <see cref="Blas"/> elsewhere.
     /// </summary>
     OneDnn,
 }

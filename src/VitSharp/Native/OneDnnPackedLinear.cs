@@ -142,23 +142,28 @@ public static class OneDnnPackedLinear
         return true;
     }
 
-    /// <summary>One small product, packed, with and without bias and GELU, against libtorch's own <c>linear</c>.</summary>
-    private static bool ProbeAgrees(Exports exports)
+    /// <summary>
+    /// One small product in <paramref name="dtype"/>, packed, with and without bias and GELU, against libtorch's own
+    /// <c>linear</c> (compared in float32, with <c>allclose</c>'s tolerances).
+    /// </summary>
+    private static bool ProbeAgrees(Exports exports, ScalarType dtype = ScalarType.Float32, double rtol = 1e-5, double atol = 1e-5)
     {
         var generator = new Generator(seed: 1);
-        var x = rand(new long[] { 2, 3, 8 }, generator: generator);
-        var weight = rand(new long[] { 5, 8 }, generator: generator);
-        var bias = rand(new long[] { 5 }, generator: generator);
+        var x = rand(new long[] { 2, 3, 8 }, generator: generator).to(dtype);
+        var weight = rand(new long[] { 5, 8 }, generator: generator).to(dtype);
+        var bias = rand(new long[] { 5 }, generator: generator).to(dtype);
         var packed = PackWith(exports, weight);
+        bool Agrees(Tensor actual, Tensor expected) =>
+            actual.to(ScalarType.Float32).allclose(expected.to(ScalarType.Float32), rtol: rtol, atol: atol);
         var expected = nn.functional.linear(x, weight, bias);
-        return ForwardWith(exports, x, packed, bias, gelu: false).allclose(expected, rtol: 1e-5, atol: 1e-5)
-            && ForwardWith(exports, x, packed, null, gelu: false).allclose(nn.functional.linear(x, weight), rtol: 1e-5, atol: 1e-5)
-            && ForwardWith(exports, x, packed, bias, gelu: true).allclose(nn.functional.gelu(expected), rtol: 1e-5, atol: 1e-5);
+        return Agrees(ForwardWith(exports, x, packed, bias, gelu: false), expected)
+            && Agrees(ForwardWith(exports, x, packed, null, gelu: false), nn.functional.linear(x, weight))
+            && Agrees(ForwardWith(exports, x, packed, bias, gelu: true), nn.functional.gelu(expected));
     }
 
     /// <summary>
     /// Whether bfloat16 weights are packed here: the float32 route works, the CPU has bfloat16 dot-product instructions,
-    /// and one small bfloat16 product, with and without GELU, agrees with libtorch's to bfloat16's precision.
+    /// and the probe's products in bfloat16 agree with libtorch's to bfloat16's precision.
     /// </summary>
     private static bool ProbeBfloat16()
     {
@@ -167,15 +172,8 @@ public static class OneDnnPackedLinear
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var generator = new Generator(seed: 2);
-            var x = rand(new long[] { 2, 3, 8 }, generator: generator).to(ScalarType.BFloat16);
-            var weight = rand(new long[] { 5, 8 }, generator: generator).to(ScalarType.BFloat16);
-            var bias = rand(new long[] { 5 }, generator: generator).to(ScalarType.BFloat16);
-            var packed = PackWith(exports, weight);
-            var expected = nn.functional.linear(x, weight, bias).to(ScalarType.Float32);
-            // Sums up to about 8: a bfloat16 step there is 1/32, and the two may round apart by one.
-            return ForwardWith(exports, x, packed, bias, gelu: false).to(ScalarType.Float32).allclose(expected, rtol: 0, atol: 0.07)
-                && ForwardWith(exports, x, packed, bias, gelu: true).to(ScalarType.Float32).allclose(nn.functional.gelu(expected), rtol: 0, atol: 0.07);
+            // Sums up to about 8, where a bfloat16 step is 1/32, and the GELU applied before or after rounding: two steps.
+            return ProbeAgrees(exports, ScalarType.BFloat16, rtol: 0, atol: 0.07);
         }
         catch (InvalidOperationException)
         {
