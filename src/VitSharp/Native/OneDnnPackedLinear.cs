@@ -76,10 +76,11 @@ public static class OneDnnPackedLinear
     public static Tensor Forward(Tensor x, Tensor packed, Tensor? bias, bool gelu = false)
     {
         var exports = Loaded.Value ?? throw new InvalidOperationException("oneDNN's packed linear is not available in this libtorch");
-        if (x.dim() < 1 || x.shape[^1] != packed.shape[1] || x.dtype != packed.dtype || x.device_type != DeviceType.CPU)
-            throw new ArgumentException($"the packed weight takes {Name(packed.dtype)} CPU inputs [..., {packed.shape[1]}], not {x.dtype} [{string.Join(", ", x.shape)}] on {x.device}", nameof(x));
-        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != packed.shape[0] || bias.dtype != packed.dtype))
-            throw new ArgumentException($"the bias must be {Name(packed.dtype)} [{packed.shape[0]}], not {bias.dtype} [{string.Join(", ", bias.shape)}]", nameof(bias));
+        var dtype = packed.dtype; // once: every query of a tensor is a call into libtorch
+        if (x.dim() < 1 || x.shape[^1] != packed.shape[1] || x.dtype != dtype || x.device_type != DeviceType.CPU)
+            throw new ArgumentException($"the packed weight takes {Name(dtype)} CPU inputs [..., {packed.shape[1]}], not {x.dtype} [{string.Join(", ", x.shape)}] on {x.device}", nameof(x));
+        if (bias is not null && (bias.dim() != 1 || bias.shape[0] != packed.shape[0] || bias.dtype != dtype))
+            throw new ArgumentException($"the bias must be {Name(dtype)} [{packed.shape[0]}], not {bias.dtype} [{string.Join(", ", bias.shape)}]", nameof(bias));
         return ForwardWith(exports, x, packed, bias, gelu);
     }
 

@@ -114,12 +114,12 @@ public class InferenceBenchmarkTests
             // packs' row limit); the fixtures above run it unpacked.
             bool packed = model.PackLinearWeights() > 0;
             Assert.Equal(OneDnnPackedLinear.IsAvailable && CpuFeatures.HasBf16Instructions() == true, packed);
-            int packedCalls = 0;
-            LinearKernels.BypassObserver = (_, _, fromPack) => packedCalls += fromPack ? 1 : 0;
             Tensor logits;
-            try { logits = model.call(input.to(ScalarType.BFloat16)).to(ScalarType.Float32); }
-            finally { LinearKernels.BypassObserver = null; }
-            Assert.Equal(packed, packedCalls > 0);
+            using (var profile = new ProfiledLinears())
+            {
+                logits = model.call(input.to(ScalarType.BFloat16)).to(ScalarType.Float32);
+                Assert.Equal(packed, profile.Count > 0);
+            }
             int same = (int)logits.argmax(-1).eq(expected.argmax(-1)).sum().item<long>();
             double error = Fixtures.MaxAbsDiff(logits, expected);
             report.Add($"{side}x{side}{(packed ? " packed" : "")}: top-1 agreement {same}/256, max |logit error| {error:F4} (logits up to {expected.abs().max().item<float>():F2})");

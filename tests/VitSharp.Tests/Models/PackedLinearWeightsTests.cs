@@ -114,17 +114,4 @@ public class PackedLinearWeightsTests
         using (inference_mode()) model.call(input).Dispose();
         return profile.Count > 0;
     }
-
-    /// <summary>Counts the linear layers that ran from a pack on this thread, through the hook the profiler uses.</summary>
-    private sealed class ProfiledLinears : IDisposable
-    {
-        public ProfiledLinears()
-        {
-            LinearKernels.BypassObserver = (_, _, packed) => Count += packed ? 1 : 0;
-        }
-
-        public int Count { get; private set; }
-
-        public void Dispose() => LinearKernels.BypassObserver = null;
-    }
 }
