@@ -1,5 +1,6 @@
 using System.CommandLine;
 using VitSharp.Cli.Commands;
+using VitSharp.Kernels;
 using VitSharp.Native;
 
 namespace VitSharp.Cli;
@@ -31,7 +32,9 @@ public static class CliApp
             TrainCommand.Create(output),
             EvalCommand.Create(output),
             BenchCommand.Create(output),
+            DoctorCommand.Create(output, error),
         };
+        root.Options.Add(Verbose);
 
         // No response-file expansion: classify and embed read @LIST themselves, one whole path per line (spaces kept).
         var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
@@ -39,6 +42,13 @@ public static class CliApp
         {
             error.WriteLine($"vitsharp: {OneLine(parsed.Errors[0].Message)} (see 'vitsharp --help')");
             return UsageError;
+        }
+        EventHandler<KernelCheckResult>? reportDisagreement = null;
+        if (parsed.GetValue(Verbose))
+        {
+            // A fast kernel that disagrees with libtorch on a shape is not used there; the user who asks hears of it once.
+            reportDisagreement = (_, check) => error.WriteLine($"vitsharp: warning: {check}; libtorch's path computes this shape instead");
+            KernelChecks.Disagreed += reportDisagreement;
         }
         try
         {
@@ -49,7 +59,14 @@ public static class CliApp
             error.WriteLine($"vitsharp: error: {Describe(e)}");
             return Failure;
         }
+        finally
+        {
+            if (reportDisagreement is not null) KernelChecks.Disagreed -= reportDisagreement;
+        }
     }
+
+    /// <summary><c>--verbose</c>, on every command: warnings about the machine, such as a fast kernel refused on a shape.</summary>
+    private static readonly Option<bool> Verbose = new("--verbose") { Description = "report on stderr each shape where a fast kernel disagreed with libtorch (and libtorch's path ran instead)", Recursive = true };
 
     /// <summary>A failure as one line: the message of the exception that says what is wrong.</summary>
     private static string Describe(Exception e)

@@ -1,6 +1,6 @@
 using VitSharp.Benchmarking;
 using VitSharp.IO;
-using VitSharp.Modules;
+using VitSharp.Kernels;
 using VitSharp.Native;
 using VitSharp.PosEmbed;
 using static TorchSharp.torch;
@@ -13,10 +13,10 @@ namespace VitSharp.Bench.Peers;
 /// scopes beyond one per pass), with the position table resampled once, in inference mode. VitSharp's
 /// model must run at least 0.95 times as fast ("the library costs nothing"). It uses the kernels that VitSharp's
 /// <c>Auto</c> settings pick for a packed model (as <c>vitsharp bench</c> times it), by the same rules: linear layers
-/// from weights packed once for oneDNN (<see cref="OneDnnPackedLinear"/>, fc1 with its GELU, an odd number of rows on
-/// one more where <see cref="PackedLinearRowPadding"/> times that faster), attention by oneDNN
-/// where <see cref="Attention"/> takes it (<see cref="OneDnnAttention"/>), libtorch's fused kernel elsewhere. So the
-/// ratio measures the library's own cost, not a choice of kernel.
+/// from weights packed once for oneDNN (<see cref="OneDnnPackedLinear"/>, an odd number of rows on one more where
+/// <see cref="PackedLinearRowPadding"/> times that faster), attention by oneDNN where <see cref="KernelSelection"/>
+/// takes it (<see cref="OneDnnAttention"/>), libtorch's fused kernel elsewhere, each through the same checks against
+/// libtorch as VitSharp's. So the ratio measures the library's own cost, not a choice of kernel.
 /// </summary>
 internal static class ControlPeer
 {
@@ -35,14 +35,13 @@ internal static class ControlPeer
 
         bool packed = OneDnnPackedLinear.IsAvailable;
         var packs = packed ? p.Where(kv => kv.Key.EndsWith(".weight", StringComparison.Ordinal) && kv.Value.dim() == 2)
-            .ToDictionary(kv => kv.Key, kv => OneDnnPackedLinear.Pack(kv.Value)) : [];
-        Tensor Linear(Tensor x, string name, long rows, bool gelu = false)
+            .ToDictionary(kv => kv.Key, kv => PackedLinearWeight.TryPack(kv.Value)!) : [];
+        Tensor Linear(Tensor x, string name, long rows)
         {
             var (weight, bias) = (p[name + ".weight"], p[name + ".bias"]);
-            if (packed && rows * weight.shape[0] * weight.shape[1] >= LinearKernels.AutoPackedMinMultiplyAdds)
-                return PackedLinearRowPadding.Forward(x, rows, packs[name + ".weight"], bias, gelu);
-            var y = F.linear(x, weight, bias);
-            return gelu ? F.gelu(y) : y;
+            bool fromPack = packed && KernelSelection.ChooseLinear(LinearKernel.Auto, rows, weight.shape[1], weight.shape[0], ScalarType.Float32,
+                TorchSharp.DeviceType.CPU, gradients: false, servingPack: true) == KernelSelection.LinearPath.Packed;
+            return (fromPack ? PackedLinearRowPadding.TryForward(x, rows, packs[name + ".weight"], bias) : null) ?? F.linear(x, weight, bias);
         }
 
         Tensor Forward(Tensor images)
@@ -51,25 +50,24 @@ internal static class ControlPeer
             var x = F.conv2d(images, p["patch_embed.proj.weight"], p["patch_embed.proj.bias"], strides: [16, 16]).flatten(2).transpose(1, 2);
             x = cat([p["cls_token"].expand(b, -1, -1), x], 1) + p["pos_embed"];
             long n = x.shape[1], rows = b * n, headDim = dim / heads;
-            bool oneDnnAttention = OneDnnAttention.IsAvailable && headDim >= Attention.AutoOneDnnMinHeadDim && b * heads * n * n <= Attention.AutoOneDnnMaxScores;
+            var plan = KernelSelection.ChooseAttention(AttentionKernel.Auto, b, n, heads, headDim, ScalarType.Float32, TorchSharp.DeviceType.CPU, gradients: false, dropout: false);
             for (int i = 0; i < depth; i++)
             {
                 string k = $"blocks.{i}.";
                 var y = F.layer_norm(x, [dim], p[k + "norm1.weight"], p[k + "norm1.bias"], 1e-6);
                 var qkv = Linear(y, k + "attn.qkv", rows);
-                Tensor context;
-                if (oneDnnAttention)
-                {
-                    context = OneDnnAttention.Forward(qkv, heads, Math.Pow(headDim, -0.5));
-                }
-                else
+                var context = plan.TryOneDnn ? OneDnnAttention.TryForward(qkv, b, n, heads, headDim, Math.Pow(headDim, -0.5)) : null;
+                if (context is null)
                 {
                     var parts = qkv.reshape(b, n, 3, heads, headDim).permute(2, 0, 3, 1, 4).unbind(0);
-                    context = F.scaled_dot_product_attention(parts[0], parts[1], parts[2]).transpose(1, 2).reshape(b, n, dim);
+                    var perHead = plan.Math
+                        ? F.softmax(parts[0].mul(Math.Pow(headDim, -0.5)).matmul(parts[1].transpose(-2, -1)), -1).matmul(parts[2])
+                        : F.scaled_dot_product_attention(parts[0], parts[1], parts[2]);
+                    context = perHead.transpose(1, 2).reshape(b, n, dim);
                 }
                 x = x + Linear(context, k + "attn.proj", rows);
                 y = F.layer_norm(x, [dim], p[k + "norm2.weight"], p[k + "norm2.bias"], 1e-6);
-                x = x + Linear(Linear(y, k + "mlp.fc1", rows, gelu: true), k + "mlp.fc2", rows);
+                x = x + Linear(F.gelu(Linear(y, k + "mlp.fc1", rows)), k + "mlp.fc2", rows);
             }
             x = F.layer_norm(x, [dim], p["norm.weight"], p["norm.bias"], 1e-6);
             return Linear(x[.., 0], "head", b);

@@ -5,7 +5,7 @@ using TorchSharp;
 using VitSharp.Benchmarking;
 using VitSharp.Checkpoints;
 using VitSharp.Models;
-using VitSharp.Modules;
+using VitSharp.Kernels;
 using VitSharp.PosEmbed;
 using VitSharp.Registry;
 using static TorchSharp.torch;

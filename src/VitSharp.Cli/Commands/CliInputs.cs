@@ -1,6 +1,6 @@
 using TorchSharp;
 using VitSharp.IO;
-using VitSharp.Modules;
+using VitSharp.Kernels;
 using static TorchSharp.torch;
 
 namespace VitSharp.Cli.Commands;
@@ -45,7 +45,7 @@ internal static class CliInputs
     /// <summary>Warns on stderr when bf16 is asked for on a CPU known to lack bfloat16 instructions.</summary>
     public static void WarnIfSlowBf16(TextWriter error, ScalarType dtype, DeviceType device = DeviceType.CPU)
     {
-        if (dtype == ScalarType.BFloat16 && device == DeviceType.CPU && Native.CpuFeatures.Bf16Warning() is { } warning)
+        if (dtype == ScalarType.BFloat16 && device == DeviceType.CPU && CpuFeatures.Bf16Warning() is { } warning)
             error.WriteLine($"vitsharp: warning: {warning}");
     }
 
@@ -60,7 +60,7 @@ internal static class CliInputs
     };
 
     public static readonly string AttentionKernelHelp =
-        $"auto (on the CPU: onednn for fp32 inference while batch x heads x tokens^2 <= 2^22 and heads are >= {Attention.AutoOneDnnMinHeadDim} wide; else math up to {Attention.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or onednn (both products as oneDNN grouped convolutions; fp32 CPU)";
+        $"auto (on the CPU: onednn for fp32 inference while batch x heads x tokens^2 <= 2^22 and heads are >= {KernelSelection.AutoOneDnnAttentionMinHeadDim} wide; else math up to {KernelSelection.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or onednn (both products as oneDNN grouped convolutions; fp32 CPU inference). oneDNN serves only shapes that matched libtorch's result in this process";
 
     /// <summary>A <c>--linear</c> value: auto, blas or onednn.</summary>
     public static LinearKernel ParseLinearKernel(string text) => text.ToLowerInvariant() switch
@@ -72,7 +72,7 @@ internal static class CliInputs
     };
 
     public static readonly string LinearKernelHelp =
-        "auto (onednn for fp32 on x86-64 CPUs from 64 rows and 2^23 multiply-adds up, or from 2^19 with packed weights; else blas), blas (libtorch's linear: MKL's SGEMM) or onednn (oneDNN at any size: from the packed weights when there are, else as a 1x1 convolution)";
+        "auto (onednn for fp32 on x86-64 CPUs from 64 rows and 2^23 multiply-adds up, or from 2^19 with packed weights; else blas), blas (libtorch's linear: MKL's SGEMM) or onednn (oneDNN at any size: from the packed weights when there are, else as a 1x1 convolution). oneDNN serves only shapes that matched libtorch's linear in this process";
 
     public static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
 }

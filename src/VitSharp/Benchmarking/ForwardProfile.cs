@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using TorchSharp;
 using VitSharp.Models;
-using VitSharp.Modules;
 using VitSharp.PosEmbed;
 using static TorchSharp.torch;
 
@@ -43,16 +42,6 @@ public static class ForwardProfile
             }).remove);
         }
 
-        // Linear layers that a fast kernel ran outside their own call report here instead of through their hooks.
-        var linearKinds = model.named_modules()
-            .Where(entry => entry.module is TorchSharp.Modules.Linear && Kind(entry.name) is not null)
-            .ToDictionary(entry => (TorchSharp.Modules.Linear)entry.module, entry => Kind(entry.name)!);
-        LinearKernels.BypassObserver = (layer, elapsed, _) =>
-        {
-            if (recording && linearKinds.TryGetValue(layer, out var kind))
-                totals[kind] = totals.GetValueOrDefault(kind) + elapsed.TotalMilliseconds;
-        };
-
         double wholeMs = 0;
         try
         {
@@ -70,7 +59,6 @@ public static class ForwardProfile
         }
         finally
         {
-            LinearKernels.BypassObserver = null;
             foreach (var remove in removers) remove();
         }
 
@@ -78,7 +66,6 @@ public static class ForwardProfile
         var c = model.Config;
         double tokens = grid.Count + c.NumPrefixTokens, d = c.EmbedDim, hidden = Math.Floor(d * c.MlpRatio), images = batch, depth = c.Depth;
         double perPass = wholeMs / passes;
-        bool geluFused = Take("act") == 0 && Take("fc1") > 0;
         var parts = new List<(string Part, double Ms, double? Flops)>
         {
             ("patch embedding", Take("patch_embed"), VitFlops.PerImage(c with { Depth = 0, NumClasses = 0 }, size) * images),
@@ -86,9 +73,8 @@ public static class ForwardProfile
             ("attention qkv projection", Take("qkv"), 2 * tokens * d * 3 * d * depth * images),
             ("attention core (q·kᵀ, softmax, ·v) and reshapes", Take("attn") - Take("qkv") - Take("proj"), 4 * tokens * tokens * d * depth * images),
             ("attention output projection", Take("proj"), 2 * tokens * d * d * depth * images),
-            // With packed weights the GELU runs inside fc1's product, and its module never runs.
-            (geluFused ? "MLP fc1 and its GELU (fused)" : "MLP fc1", Take("fc1"), 2 * tokens * d * hidden * depth * images),
-            (geluFused ? "GELU (inside fc1)" : "GELU", Take("act"), null),
+            ("MLP fc1", Take("fc1"), 2 * tokens * d * hidden * depth * images),
+            ("GELU", Take("act"), null),
             ("MLP fc2", Take("fc2"), 2 * tokens * d * hidden * depth * images),
             ("residual adds and glue inside blocks", Take("block") - Take("attn") - Take("mlp") - Take("block_norm"), null),
             ("MLP glue (dropout, calls)", Take("mlp") - Take("fc1") - Take("act") - Take("fc2"), null),

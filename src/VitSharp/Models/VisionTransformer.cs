@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using VitSharp.Kernels;
 using VitSharp.Modules;
 using VitSharp.Native;
 using VitSharp.PosEmbed;
@@ -70,7 +71,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         norm = config.UseFcNorm ? nn.Identity() : nn.LayerNorm(dim, config.LayerNormEps);
         fc_norm = config.UseFcNorm ? nn.LayerNorm(dim, config.LayerNormEps) : nn.Identity();
         head_drop = nn.Dropout(config.DropRate);
-        head = config.NumClasses > 0 ? nn.Linear(dim, config.NumClasses) : nn.Identity();
+        head = config.NumClasses > 0 ? new LinearLayer(dim, config.NumClasses) : nn.Identity();
         RegisterComponents();
         if (initializeWeights) InitializeWeights();
     }
@@ -114,7 +115,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             ? features[.., 0]
             : features[.., NumPrefixTokens..].mean([1]);
         pooled = head_drop.call(fc_norm.call(pooled));
-        var output = preLogits ? pooled : head is Linear linearHead ? linearHead.Apply(pooled, linearKernel, pooled.shape[0], packedHead) : head.call(pooled);
+        var output = preLogits ? pooled : head.call(pooled);
         return output.MoveToOuterDisposeScope();
     }
 
@@ -194,7 +195,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         set { foreach (var block in blocks) block.Attn.FusedAttention = value; }
     }
 
-    /// <summary>Which code computes every block's attention (<see cref="Modules.AttentionKernel"/>); all give the same function.</summary>
+    /// <summary>Which code computes every block's attention (<see cref="Kernels.AttentionKernel"/>); all give the same function.</summary>
     public AttentionKernel AttentionKernel
     {
         get => blocks.Count == 0 ? AttentionKernel.Auto : blocks[0].Attn.Kernel;
@@ -203,64 +204,40 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
     private LinearKernel linearKernel = LinearKernel.Auto;
 
-    /// <summary>Which code computes every linear layer: the blocks' projections and MLPs and the head (<see cref="Modules.LinearKernel"/>); all give the same function.</summary>
+    /// <summary>Which code computes every linear layer: the blocks' projections and MLPs and the head (<see cref="Kernels.LinearKernel"/>); all give the same function.</summary>
     public LinearKernel LinearKernel
     {
         get => linearKernel;
         set
         {
             linearKernel = value;
-            foreach (var block in blocks)
-            {
-                block.Attn.LinearKernel = value;
-                block.Mlp.LinearKernel = value;
-            }
+            foreach (var layer in LinearLayers()) layer.Kernel = value;
         }
     }
 
-    private PackedLinearWeight? packedHead;
-
     /// <summary>
     /// Packs the weights of every linear layer (the blocks' <c>qkv</c>, <c>proj</c>, <c>fc1</c>, <c>fc2</c> and the
-    /// head) once into oneDNN's blocked layout, for float32 inference on the CPU (<see cref="OneDnnPackedLinear"/>),
-    /// and lets <c>fc1</c> take its GELU along. In two runs of <c>vitsharp bench --pack on off</c> at 224 (AMD EPYC,
-    /// AVX-512, 2 threads, 2026-11-28) ViT-S/16 ran 1.15–1.19× faster at batch 1 and 1.00–1.07× at batch 8, ViT-B/16
-    /// 1.28–1.34× and 1.01–1.02×. A bfloat16 model is packed too where the CPU has bfloat16 instructions, and runs from
-    /// its packs from <see cref="LinearKernels.AutoPackedMinRowsBfloat16"/> rows up (1.02–1.10× at batch 4 to 16, slower
-    /// at batch 1). The packs take as much memory again as those weights.
-    /// <para>
-    /// A layer runs from its pack only without gradients (in <c>inference_mode</c> or <c>no_grad</c>), with a CPU input
-    /// of the pack's dtype, a <see cref="LinearKernel"/> other than <c>Blas</c>, and while the pack was made from the layer's
-    /// current weight tensor: <c>to(...)</c> to another dtype or device retires it. <c>train()</c> and
-    /// <c>load_state_dict</c> drop the packs. <b>Changing weights in place by other means (an optimizer step in eval
-    /// mode, an EMA update, <c>copy_</c>) is not noticed: call this again afterwards, or <see cref="UnpackLinearWeights"/>.</b>
-    /// </para>
+    /// head) once into oneDNN's layout, for inference on the CPU (<see cref="LinearLayer.Pack"/>): oneDNN then does not
+    /// reorder each weight on every call (docs/kernels.md has what that saves). The packs take as much memory again as
+    /// those weights. A layer runs from its pack only without gradients, with input of its dtype, at the thread count
+    /// it was packed at, and while its weight tensor is the one packed; <c>train()</c> and <c>load_state_dict</c>
+    /// drop the packs. <b>Changing weights in place by other means (an optimizer step in eval mode, an EMA update,
+    /// <c>copy_</c>) is not noticed: call this again afterwards, or <see cref="UnpackLinearWeights"/>.</b>
     /// Returns how many layers it packed: 0 where packing is not available (a CPU other than x86-64, weights neither
-    /// float32 nor bfloat16 on the CPU, bfloat16 on a CPU without its instructions, a libtorch without oneDNN), which
-    /// leaves the model as it was.
+    /// float32 nor bfloat16 on the CPU, bfloat16 on a CPU without its instructions), which leaves the model as it was.
     /// </summary>
-    public int PackLinearWeights()
-    {
-        // Each layer's old pack, if any, is dropped as its new one is made.
-        int packed = blocks.Sum(block => block.Attn.PackLinearWeights() + block.Mlp.PackLinearWeights());
-        if (head is Linear linearHead) packed += PackedLinearWeight.Repack(ref packedHead, linearHead);
-        return PackedLinearLayers = packed;
-    }
+    public int PackLinearWeights() => LinearLayers().Count(layer => layer.Pack());
 
-    /// <summary>How many linear layers hold a pack from <see cref="PackLinearWeights"/> (0 when none do).</summary>
-    public int PackedLinearLayers { get; private set; }
+    /// <summary>How many linear layers hold a pack of their current weight that may serve now (0 when none do).</summary>
+    public int PackedLinearLayers => LinearLayers().Count(layer => layer.IsPacked);
 
     /// <summary>Drops the packs of <see cref="PackLinearWeights"/>, freeing their memory; the layers compute from their weights again.</summary>
     public void UnpackLinearWeights()
     {
-        foreach (var block in blocks)
-        {
-            block.Attn.UnpackLinearWeights();
-            block.Mlp.UnpackLinearWeights();
-        }
-        PackedLinearWeight.Drop(ref packedHead);
-        PackedLinearLayers = 0;
+        foreach (var layer in LinearLayers()) layer.Unpack();
     }
+
+    private IEnumerable<LinearLayer> LinearLayers() => modules().OfType<LinearLayer>();
 
     /// <summary>Parameters that AdamW should not decay (timm <c>no_weight_decay</c>).</summary>
     public IReadOnlySet<string> NoWeightDecay() => new HashSet<string> { "pos_embed", "cls_token", "reg_token" };
@@ -271,8 +248,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public override void train(bool train = true)
     {
         ClearPosEmbedCache();
-        if (train) UnpackLinearWeights(); // training changes the weights in place
-        base.train(train);
+        base.train(train); // each LinearLayer drops its pack on train(): training changes the weights in place
     }
 
     public override (IList<string> missing_keys, IList<string> unexpected_keyes) load_state_dict(Dictionary<string, Tensor> source, bool strict = true, IList<string>? skip = null)

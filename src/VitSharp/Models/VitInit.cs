@@ -1,9 +1,10 @@
 using TorchSharp.Modules;
+using VitSharp.Kernels;
 using static TorchSharp.torch;
 
 namespace VitSharp.Models;
 
-/// <summary>timm's default ViT initialisation: truncated normal (std 0.02) for Linear weights and the position table, zero biases, tiny class/register tokens.</summary>
+/// <summary>timm's default ViT initialisation: truncated normal (std 0.02) for linear-layer weights and the position table, zero biases, tiny class/register tokens.</summary>
 internal static class VitInit
 {
     public static void Apply(nn.Module model, Parameter? clsToken, Parameter? regToken, Parameter? learnedPosEmbed)
@@ -14,9 +15,15 @@ internal static class VitInit
         if (regToken is not null) nn.init.normal_(regToken, std: 1e-6);
         foreach (var (_, module) in model.named_modules())
         {
-            if (module is not Linear linear) continue;
-            TruncNormal(linear.weight!, std: 0.02);
-            if (linear.bias is not null) nn.init.zeros_(linear.bias);
+            var (weight, bias) = module switch
+            {
+                LinearLayer layer => (layer.Weight, layer.Bias),
+                Linear linear => (linear.weight!, linear.bias),
+                _ => (null, null),
+            };
+            if (weight is null) continue;
+            TruncNormal(weight, std: 0.02);
+            if (bias is not null) nn.init.zeros_(bias);
         }
     }
 

@@ -62,8 +62,8 @@ public class BenchCliTests
         var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
         Assert.Equal(4, rows.Count);
         // ViT-Ti: 12 blocks of qkv, proj, fc1 and fc2, and the head, on the CPU; bf16 only where it has bf16 instructions.
-        int expected = VitSharp.Native.OneDnnPackedLinear.IsAvailable ? 4 * 12 + 1 : 0;
-        int expectedBf16 = VitSharp.Native.CpuFeatures.HasBf16Instructions() == true ? expected : 0;
+        int expected = VitSharp.Kernels.OneDnnPackedLinear.IsAvailable ? 4 * 12 + 1 : 0;
+        int expectedBf16 = VitSharp.Kernels.CpuFeatures.HasBf16Instructions() == true ? expected : 0;
         Assert.Equal([expected, 0, expectedBf16, 0], rows.Select(r => (int)r["packed_layers"]!));
         Assert.Equal(["fp32", "fp32", "bf16", "bf16"], rows.Select(r => (string)r["dtype"]!));
     }

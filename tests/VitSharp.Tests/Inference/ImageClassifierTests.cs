@@ -45,7 +45,7 @@ public sealed class ImageClassifierTests : IDisposable
     {
         using var classifier = new ImageClassifier(Checkpoint);
         int layers = 4 * classifier.Model.Config.Depth + 1; // qkv, proj, fc1, fc2 per block, and the head
-        Assert.Equal(VitSharp.Native.OneDnnPackedLinear.IsAvailable ? layers : 0, classifier.Model.PackedLinearLayers);
+        Assert.Equal(VitSharp.Kernels.OneDnnPackedLinear.IsAvailable ? layers : 0, classifier.Model.PackedLinearLayers);
 
         using var loaded = CheckpointLoader.Load(Checkpoint);
         using var given = new ImageClassifier(loaded.Model, loaded.Summary.Labels);

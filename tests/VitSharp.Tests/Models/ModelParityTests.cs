@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using VitSharp.IO;
 using VitSharp.Models;
+using VitSharp.Kernels;
 using VitSharp.Modules;
 using VitSharp.Weights;
 using static TorchSharp.torch;

@@ -1,7 +1,6 @@
 using TorchSharp;
 using VitSharp.Models;
-using VitSharp.Modules;
-using VitSharp.Native;
+using VitSharp.Kernels;
 using VitSharp.Tests.Models;
 using static TorchSharp.torch;
 
@@ -11,6 +10,7 @@ namespace VitSharp.Tests.Models;
 /// <see cref="VisionTransformer.PackLinearWeights"/>: which layers run from their packs and when a pack is given up.
 /// Its accuracy against PyTorch is in <see cref="ModelParityTests"/> ("logits (packed linear weights)").
 /// </summary>
+[Trait("Category", "Kernels")]
 public class PackedLinearWeightsTests
 {
     private static Tensor Input(VisionTransformer model, long images = 2) =>
@@ -31,7 +31,8 @@ public class PackedLinearWeightsTests
         Assert.Equal(4 * model.Config.Depth + 1, model.PackLinearWeights());
         Assert.Equal(4 * model.Config.Depth + 1, model.PackedLinearLayers);
         Fixtures.AssertClose(model.call(input), expected, "packed logits");
-        using (var profile = new ProfiledLinears()) { model.call(input); Assert.Equal(4 * model.Config.Depth + 1, profile.Count); }
+        model.call(input);
+        Assert.Equal(4 * model.Config.Depth + 1, ProfiledLinears.RanPacked(model));
     }
 
     [Fact]
@@ -44,13 +45,10 @@ public class PackedLinearWeightsTests
         var input = Input(model);
 
         Assert.True(model.PackLinearWeights() > 0);
-        using (var profile = new ProfiledLinears())
-        {
-            // With gradients the packed product (which has none) must not run: the loss must reach the weights.
-            model.call(input).sum().backward();
-            Assert.Equal(0, profile.Count);
-            Assert.All(model.parameters().Where(p => p.requires_grad), p => Assert.NotNull(p.grad));
-        }
+        // With gradients the packed product (which has none) must not run: the loss must reach the weights.
+        model.call(input).sum().backward();
+        Assert.Equal(0, ProfiledLinears.RanPacked(model));
+        Assert.All(model.parameters().Where(p => p.requires_grad), p => Assert.NotNull(p.grad));
         Assert.True(RunsPacked(model, input));
 
         model.train();
@@ -93,7 +91,7 @@ public class PackedLinearWeightsTests
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         long tokens = model.Config.GridSize.Count + model.NumPrefixTokens;
-        long imagesAtLimit = (LinearKernels.AutoPackedMinRowsBfloat16 + tokens - 1) / tokens;
+        long imagesAtLimit = (KernelSelection.AutoPackedMinRowsBfloat16 + tokens - 1) / tokens;
         var fewer = Input(model, imagesAtLimit - 1).to(ScalarType.BFloat16);
         var enough = Input(model, imagesAtLimit).to(ScalarType.BFloat16);
 
@@ -102,7 +100,7 @@ public class PackedLinearWeightsTests
         var packedLogits = model.call(enough);
         model.UnpackLinearWeights();
         var unpackedLogits = model.call(enough);
-        // bfloat16 keeps 8 bits: the two round apart here and there, and oneDNN applies fc1's GELU before rounding.
+        // bfloat16 keeps 8 bits: the two round apart here and there.
         double scale = unpackedLogits.to(ScalarType.Float32).abs().max().item<float>();
         Fixtures.AssertClose(packedLogits, unpackedLogits, "bfloat16 logits, packed against unpacked", 0.05 * scale);
         Assert.True(packedLogits.argmax(-1).equal(unpackedLogits.argmax(-1)).all().item<bool>(), "the same top-1 class for every image");
@@ -110,8 +108,7 @@ public class PackedLinearWeightsTests
 
     private static bool RunsPacked(VisionTransformer model, Tensor input)
     {
-        using var profile = new ProfiledLinears();
         using (inference_mode()) model.call(input).Dispose();
-        return profile.Count > 0;
+        return ProfiledLinears.RanPacked(model) > 0;
     }
 }

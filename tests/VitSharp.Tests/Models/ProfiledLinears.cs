@@ -1,16 +1,11 @@
-using VitSharp.Modules;
+using VitSharp.Kernels;
+using VitSharp.Models;
 
 namespace VitSharp.Tests.Models;
 
-/// <summary>Counts the linear layers that ran from a pack on this thread, through the hook the profiler uses.</summary>
-internal sealed class ProfiledLinears : IDisposable
+/// <summary>How many of a model's linear layers ran from their packs in its last forward pass.</summary>
+internal static class ProfiledLinears
 {
-    public ProfiledLinears()
-    {
-        LinearKernels.BypassObserver = (_, _, packed) => Count += packed ? 1 : 0;
-    }
-
-    public int Count { get; private set; }
-
-    public void Dispose() => LinearKernels.BypassObserver = null;
+    public static int RanPacked(VisionTransformer model) =>
+        model.modules().OfType<LinearLayer>().Count(layer => layer.LastPath == KernelSelection.LinearPath.Packed);
 }

@@ -2,71 +2,60 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using static TorchSharp.torch;
 
-namespace VitSharp.Native;
+namespace VitSharp.Kernels;
 
 /// <summary>
 /// Runs a packed product (<see cref="OneDnnPackedLinear"/>) with an odd number of rows on one row more, a zero row
-/// dropped from the result, wherever that is faster on this machine. Which it is gets measured once per product shape,
-/// dtype and thread count on its first calls, as <c>torch.backends.cudnn.benchmark</c> picks a convolution's algorithm.
-/// <para>
-/// <b>Why.</b> oneDNN's inner product handles some row counts badly. On an AMD EPYC with 2 threads (2026-11-28),
-/// with the copy that makes the extra row counted:
-/// <list type="bullet">
-/// <item>ViT-S/16's fc2 (1536→384) ran at 365 GFLOP/s on 197 rows (224×224, batch 1) and 1.16× that on 198;</item>
-/// <item>its proj (384→384) 1.13×; ViT-B/16's proj (768→768) 1.21–1.26× at 197 rows, and its fc2 (3072→768)
-/// 1.13× at 281 rows (224×320);</item>
-/// <item>elsewhere the extra row lost 2–8 %: ViT-S's qkv at 197 rows ran at 0.92×, and from 577 rows up no product
-/// gained.</item>
-/// </list>
-/// No rule of shapes fitted those measurements, and none would carry over to another CPU, so each shape is timed.
-/// Whole models at batch 1, medians of three alternating runs against the code before: ViT-S/16 +6 % at 224×224 and
-/// +2 % at 224×320, ViT-B/16 +2 % and +4 %. In four fresh processes the timing chose the same for every layer that
-/// gains clearly (ViT-S's fc2 and proj at 197 rows, ViT-B's proj at 197 and fc2 at 281) and varied only where the two
-/// ways are within a few percent.
-/// </para>
-/// <para>
-/// Either way the result is the same bit for bit: a row's output depends on that row alone, which a test checks. The
-/// choice changes the speed, never the numbers.
-/// </para>
+/// dropped from the result, wherever that is faster on this machine: oneDNN's inner product handles some row counts
+/// badly (docs/kernels.md has the measurements). Which it is gets measured once per product shape, dtype and thread
+/// count on its first calls, as <c>torch.backends.cudnn.benchmark</c> picks a convolution's algorithm, since no rule
+/// of shapes fitted the measurements and none would carry over to another CPU. Each of the two row counts is a
+/// signature of its own, checked against libtorch before it computes anything; the choice changes the speed, not
+/// whether the answer is right.
 /// </summary>
-public static class PackedLinearRowPadding
+internal static class PackedLinearRowPadding
 {
-    private readonly record struct Shape(long Rows, long In, long Out, bool Gelu, ScalarType DType, int Threads);
+    private readonly record struct Shape(long Rows, long In, long Out, ScalarType DType, int Threads);
 
     private static readonly ConcurrentDictionary<Shape, Trial> Trials = new();
 
     /// <summary>
-    /// <see cref="OneDnnPackedLinear.Forward"/> of <paramref name="x"/>, which has <paramref name="rows"/> rows (the
-    /// product of all but its last dimension, which the caller knows; 0 when it does not, and then nothing is padded).
+    /// <see cref="OneDnnPackedLinear.TryForward"/> of <paramref name="x"/>, which has <paramref name="rows"/> rows (the
+    /// product of all but its last dimension, which the caller knows), on one row more where that was timed faster and
+    /// that signature was checked too; null where the packed product does not serve <paramref name="rows"/> rows.
     /// </summary>
-    public static Tensor Forward(Tensor x, long rows, Tensor packed, Tensor? bias, bool gelu = false)
+    public static Tensor? TryForward(Tensor x, long rows, PackedLinearWeight pack, Tensor? bias)
     {
-        if ((rows & 1) == 0) return OneDnnPackedLinear.Forward(x, packed, bias, gelu);
-        var weightShape = packed.shape; // [out, in]; one call into libtorch, not two
-        long outFeatures = weightShape[0], inFeatures = weightShape[1];
-        var trial = Trials.GetOrAdd(new Shape(rows, inFeatures, outFeatures, gelu, x.dtype, get_num_threads()), _ => new Trial());
+        if ((rows & 1) == 0) return OneDnnPackedLinear.TryForward(x, rows, pack, bias);
+        var shape = new Shape(rows, pack.InFeatures, pack.OutFeatures, pack.DType, pack.Threads);
+        var trial = Trials.GetOrAdd(shape, _ => new Trial());
         bool padded = trial.NextIsPadded(out bool timed);
-        if (!timed) return Run(padded, x, rows, inFeatures, outFeatures, packed, bias, gelu);
         long start = Stopwatch.GetTimestamp();
-        var y = Run(padded, x, rows, inFeatures, outFeatures, packed, bias, gelu);
-        trial.Record(padded, Stopwatch.GetElapsedTime(start));
+        var y = Run(padded, x, rows, pack, bias);
+        if (y is null && padded)
+        {
+            trial.Refuse(); // one more row is a signature the kernel does not serve: stay on the rows given
+            return OneDnnPackedLinear.TryForward(x, rows, pack, bias);
+        }
+        if (timed && y is not null) trial.Record(padded, Stopwatch.GetElapsedTime(start));
         return y;
     }
 
     /// <summary>Whether a product of this shape has been timed and found faster on one more row (null: not decided yet).</summary>
-    internal static bool? PadsRows(long rows, long inFeatures, long outFeatures, bool gelu, ScalarType dtype = ScalarType.Float32) =>
-        Trials.TryGetValue(new Shape(rows, inFeatures, outFeatures, gelu, dtype, get_num_threads()), out var trial) ? trial.Padded : null;
+    internal static bool? PadsRows(long rows, long inFeatures, long outFeatures, ScalarType dtype = ScalarType.Float32) =>
+        Trials.TryGetValue(new Shape(rows, inFeatures, outFeatures, dtype, get_num_threads()), out var trial) ? trial.Padded : null;
 
-    private static Tensor Run(bool padded, Tensor x, long rows, long inFeatures, long outFeatures, Tensor packed, Tensor? bias, bool gelu) =>
-        padded ? OnOneMoreRow(x, rows, inFeatures, outFeatures, packed, bias, gelu) : OneDnnPackedLinear.Forward(x, packed, bias, gelu);
+    private static Tensor? Run(bool padded, Tensor x, long rows, PackedLinearWeight pack, Tensor? bias) =>
+        padded ? OnOneMoreRow(x, rows, pack, bias) : OneDnnPackedLinear.TryForward(x, rows, pack, bias);
 
     /// <summary>The product of <paramref name="x"/> and a zero row after its <paramref name="rows"/> rows, without that row's result.</summary>
-    internal static Tensor OnOneMoreRow(Tensor x, long rows, long inFeatures, long outFeatures, Tensor packed, Tensor? bias, bool gelu)
+    internal static Tensor? OnOneMoreRow(Tensor x, long rows, PackedLinearWeight pack, Tensor? bias)
     {
         var outShape = x.shape;
-        outShape[^1] = outFeatures;
-        using var grown = nn.functional.pad(x.reshape(rows, inFeatures), [0, 0, 0, 1]);
-        using var y = OneDnnPackedLinear.Forward(grown, packed, bias, gelu);
+        outShape[^1] = pack.OutFeatures;
+        using var grown = nn.functional.pad(x.reshape(rows, pack.InFeatures), [0, 0, 0, 1]);
+        using var y = OneDnnPackedLinear.TryForward(grown, rows + 1, pack, bias);
+        if (y is null) return null;
         using var kept = y.narrow(0, 0, rows); // the first rows of a contiguous result: contiguous, so the view is no copy
         return kept.view(outShape);
     }
@@ -108,6 +97,9 @@ public static class PackedLinearRowPadding
             timed = call >= UntimedCalls;
             return (call & 1) == 1;
         }
+
+        /// <summary>Decides for the rows given, whatever the timings: the padded signature is refused.</summary>
+        public void Refuse() => decision = 1;
 
         /// <summary>One timed call; decides once both ways have run <see cref="TimedCallsEach"/> times.</summary>
         public void Record(bool padded, TimeSpan elapsed)

@@ -1,33 +1,32 @@
 using System.Runtime.InteropServices;
-using VitSharp.Native;
+using VitSharp.Kernels;
 using static TorchSharp.torch;
 
-namespace VitSharp.Tests.Native;
+namespace VitSharp.Tests.Kernels;
 
+[Trait("Category", "Kernels")]
 public class OneDnnPackedLinearTests
 {
     [Fact]
     public void Packing_is_available_on_x86_64()
     {
-        // The probe finds libtorch's exports and checks one packed product; on x86-64 libtorch always has oneDNN, so
-        // a false here means the route broke (and the packed path silently went away), not that the machine lacks it.
+        // On x86-64 libtorch always has oneDNN and the AOTInductor exports: a false here means the route broke (and the
+        // packed path silently went away), not that the machine lacks it.
         Assert.Equal(RuntimeInformation.ProcessArchitecture == Architecture.X64, OneDnnPackedLinear.IsAvailable);
     }
 
-    public static TheoryData<long[], bool, bool, bool> Cases() => new()
+    public static TheoryData<long[], bool, bool> Cases() => new()
     {
-        { [197, 384], true, false, false },
-        { [2, 197, 384], true, true, false },
-        { [3, 5, 384], false, false, false },
-        { [3, 5, 384], false, true, false },
-        { [4, 50, 384], true, false, true }, // a transposed, non-contiguous input
-        { [1, 384], true, true, false },
-        { [384], true, false, false },
+        { [197, 384], true, false },
+        { [2, 197, 384], true, false },
+        { [3, 5, 384], false, false },
+        { [4, 50, 384], true, true }, // a transposed, non-contiguous input
+        { [1, 384], true, false },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void A_packed_product_is_libtorchs_linear_and_gelu(long[] shape, bool hasBias, bool gelu, bool transposed)
+    public void A_packed_product_is_libtorchs_linear(long[] shape, bool hasBias, bool transposed)
     {
         if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64: the test above has checked that it must not be there
         using var scope = NewDisposeScope();
@@ -37,27 +36,33 @@ public class OneDnnPackedLinearTests
         var bias = hasBias ? randn([1152], generator: generator) : null;
         var x = transposed ? randn([shape[0], shape[2], shape[1]], generator: generator).transpose(1, 2) : randn(shape, generator: generator);
         Assert.Equal(!transposed, x.is_contiguous());
+        long rows = shape[..^1].Aggregate(1L, (a, b) => a * b);
 
         var expected = nn.functional.linear(x, weight, bias);
-        if (gelu) expected = nn.functional.gelu(expected);
-        var actual = OneDnnPackedLinear.Forward(x, OneDnnPackedLinear.Pack(weight), bias, gelu);
+        using var pack = PackedLinearWeight.TryPack(weight)!;
+        var actual = OneDnnPackedLinear.TryForward(x, rows, pack, bias);
 
+        Assert.NotNull(actual); // this machine's oneDNN reproduces libtorch at this shape: KernelSweepTests covers the rest
         Assert.Equal(expected.shape, actual.shape);
         // Float32 sums of 384 products in another order; |y| reaches about 5.
         Fixtures.AssertClose(actual, expected, "packed product", 2e-5);
     }
 
     [Fact]
-    public void A_pack_is_a_copy_taken_when_it_is_made()
+    public void A_pack_is_a_copy_taken_when_it_is_made_and_serves_only_its_weight_at_its_thread_count()
     {
         if (!OneDnnPackedLinear.IsAvailable) return;
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
         var weight = ones(8, 16);
         var x = ones(2, 16);
-        var packed = OneDnnPackedLinear.Pack(weight);
+        using var pack = PackedLinearWeight.TryPack(weight)!;
         weight.mul_(2);
-        Fixtures.AssertClose(OneDnnPackedLinear.Forward(x, packed, null), full(2, 8, 16f), "the weight as it was packed");
+        Fixtures.AssertClose(OneDnnPackedLinear.TryForward(x, 2, pack, null)!, full(2, 8, 16f), "the weight as it was packed");
+        Assert.True(pack.Serves(weight));
+        Assert.False(pack.Serves(ones(8, 16)));
+        Assert.Equal(get_num_threads(), pack.Threads);
+        Assert.Equal((8L, 16L, ScalarType.Float32), (pack.OutFeatures, pack.InFeatures, pack.DType));
     }
 
     [Fact]
@@ -68,10 +73,8 @@ public class OneDnnPackedLinearTests
         Assert.Equal(OneDnnPackedLinear.IsAvailable && CpuFeatures.HasBf16Instructions() == true, OneDnnPackedLinear.Supports(weight));
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_bfloat16_packed_product_is_libtorchs_to_bfloat16_precision(bool gelu)
+    [Fact]
+    public void A_bfloat16_packed_product_is_libtorchs_to_bfloat16_precision()
     {
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
@@ -82,30 +85,26 @@ public class OneDnnPackedLinearTests
         var (weight16, bias16, x16) = (weight.to(ScalarType.BFloat16), bias.to(ScalarType.BFloat16), x.to(ScalarType.BFloat16));
         if (!OneDnnPackedLinear.Supports(weight16)) return; // the test above checks where it must be
 
-        var actual = OneDnnPackedLinear.Forward(x16, OneDnnPackedLinear.Pack(weight16), bias16, gelu);
+        using var pack = PackedLinearWeight.TryPack(weight16)!;
+        var actual = OneDnnPackedLinear.TryForward(x16, 394, pack, bias16);
+        Assert.NotNull(actual);
         var expected = nn.functional.linear(x16, weight16, bias16);
-        if (gelu) expected = nn.functional.gelu(expected);
 
         Assert.Equal(ScalarType.BFloat16, actual.dtype);
-        // |y| reaches about 6, where a bfloat16 step is 1/32: one step apart at most (sums in another order, and
-        // oneDNN's GELU before rounding where libtorch rounds the product first).
+        // |y| reaches about 6, where a bfloat16 step is 1/32: one step apart at most (sums in another order).
         Fixtures.AssertClose(actual, expected, "bfloat16 packed product", 1.0 / 32);
         // Against float32 arithmetic on the same bfloat16 operands, both are as close as bfloat16 allows.
         var exact = nn.functional.linear(x16.to(ScalarType.Float32), weight16.to(ScalarType.Float32), bias16.to(ScalarType.Float32));
-        if (gelu) exact = nn.functional.gelu(exact);
         Fixtures.AssertClose(actual, exact, "bfloat16 packed product against float32", 1.0 / 32);
     }
 
     [Fact]
-    public void Wrong_inputs_are_refused_with_the_reason()
+    public void Weights_that_cannot_be_packed_are_refused_with_the_reason()
     {
         if (!OneDnnPackedLinear.IsAvailable) return;
         using var scope = NewDisposeScope();
-        using var _ = inference_mode();
-        var packed = OneDnnPackedLinear.Pack(ones(8, 16));
-        Assert.Contains("[..., 16]", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 15), packed, null)).Message);
-        Assert.Contains("float32", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 16, dtype: ScalarType.Float64), packed, null)).Message);
-        Assert.Contains("bias must be float32 [8]", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Forward(ones(2, 16), packed, ones(7))).Message);
+        Assert.Null(PackedLinearWeight.TryPack(ones(8, 16, dtype: ScalarType.Float64)));
+        Assert.Null(PackedLinearWeight.TryPack(ones(2, 8, 16)));
         Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(8, 16, dtype: ScalarType.Float64))).Message);
         Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(2, 8, 16))).Message);
     }

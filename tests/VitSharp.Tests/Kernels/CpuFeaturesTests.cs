@@ -1,6 +1,6 @@
-using VitSharp.Native;
+using VitSharp.Kernels;
 
-namespace VitSharp.Tests.Native;
+namespace VitSharp.Tests.Kernels;
 
 /// <summary>Reading bfloat16 support from /proc/cpuinfo text, which decides whether bf16 users are warned.</summary>
 public class CpuFeaturesTests

@@ -1,4 +1,4 @@
-namespace VitSharp.Native;
+namespace VitSharp.Kernels;
 
 /// <summary>What the CPU offers that decides whether a fast path pays (read from <c>/proc/cpuinfo</c> on Linux).</summary>
 public static class CpuFeatures
