@@ -31,6 +31,15 @@ public static class CpuFeatures
 
     internal const string CpuInfoPath = "/proc/cpuinfo";
 
+    private static readonly Lazy<string> EffectiveOneDnnIsa = new(() => MachineInfo.Current().OneDnnIsa);
+
+    /// <summary>
+    /// Whether oneDNN may run bfloat16 products here: the CPU has the instructions and oneDNN's instruction set, capped
+    /// by <c>ONEDNN_MAX_CPU_ISA</c>, includes them (under a lower cap libtorch refuses to pack bfloat16 weights).
+    /// </summary>
+    public static bool OneDnnRunsBfloat16() =>
+        HasBf16Instructions() == true && EffectiveOneDnnIsa.Value is "avx512_core_bf16" or "avx512_core_amx";
+
     /// <summary>True when any <c>flags</c> line of a cpuinfo text names avx512_bf16 or amx_bf16.</summary>
     internal static bool HasBf16Flags(string cpuInfo) =>
         cpuInfo.Split('\n')

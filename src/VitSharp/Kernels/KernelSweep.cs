@@ -27,8 +27,8 @@ public sealed record SweepEntry(string Kernel, string Signature, bool UsedByAuto
 
 /// <summary>
 /// The kernel signatures of the registry's models (tiny to huge, patch 8 to 32, 224 to 518 pixels), at batch 1 and
-/// 8: every linear layer for both oneDNN linear kernels (float32, and bfloat16 packs where the CPU has bfloat16
-/// instructions), the odd row counts' padded twins, heads of 10, 100, 1,000 and 21,843 classes, and the attention for
+/// 8: every linear layer for both oneDNN linear kernels (float32, and bfloat16 packs where the CPU and oneDNN
+/// have bfloat16 instructions), the odd row counts' padded twins, heads of 10, 100, 1,000 and 21,843 classes, and the attention for
 /// oneDNN's kernel and libtorch's fused one; the training shapes with gradients for ViT-S/16 and ViT-B/16. Shapes
 /// whose score matrices exceed 2²⁴ entries are left out of the attention checks (each would need gigabytes) unless
 /// <c>Auto</c> gives them to a fast kernel. Kernels this machine does not offer (oneDNN's, off x86-64) are not listed.
@@ -47,7 +47,7 @@ public static class KernelSweep
     /// <summary>The entries of a sweep, one per distinct (kernel, signature), in a stable order.</summary>
     public static IReadOnlyList<SweepEntry> Entries(SweepSize size)
     {
-        var builder = new Builder(get_num_threads(), CpuFeatures.HasBf16Instructions() == true);
+        var builder = new Builder(get_num_threads(), CpuFeatures.OneDnnRunsBfloat16());
         var models = size == SweepSize.Quick ? QuickModels : VitRegistry.Names.Where(n => n != "vit_seed").Order(StringComparer.Ordinal).ToArray();
         foreach (var name in models)
         {

@@ -42,14 +42,14 @@ internal static class OneDnnPackedLinear
 
     /// <summary>
     /// Whether <paramref name="weight"/> can be packed: a 2-D, non-empty weight on the CPU, float32, or bfloat16 where
-    /// the CPU has bfloat16 dot-product instructions (<see cref="CpuFeatures.HasBf16Instructions"/>; elsewhere oneDNN
-    /// emulates them, slower than libtorch's own path).
+    /// the CPU has bfloat16 dot-product instructions and oneDNN may use them (<see cref="CpuFeatures.OneDnnRunsBfloat16"/>;
+    /// elsewhere oneDNN emulates them, slower than libtorch's own path, or libtorch refuses).
     /// </summary>
     public static bool Supports(Tensor weight)
     {
         if (weight.device_type != DeviceType.CPU || weight.dim() != 2 || weight.numel() == 0 || !IsAvailable) return false;
         var dtype = weight.dtype;
-        return dtype == ScalarType.Float32 || (dtype == ScalarType.BFloat16 && CpuFeatures.HasBf16Instructions() == true);
+        return dtype == ScalarType.Float32 || (dtype == ScalarType.BFloat16 && CpuFeatures.OneDnnRunsBfloat16());
     }
 
     /// <summary>

@@ -10,7 +10,16 @@ internal static class CliRun
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = CliApp.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
+        // --threads sets libtorch's process-wide thread count; the tests after this one run with the count they had.
+        int threads = TorchSharp.torch.get_num_threads();
+        try
+        {
+            int code = CliApp.Run(args, output, error);
+            return (code, output.ToString(), error.ToString());
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
     }
 }

@@ -13,6 +13,7 @@ namespace VitSharp.Tests.Models;
 /// the seed's) at the native size and at other sizes including non-square ones: VitSharp must give the same
 /// logits, class-token features, last-block attention and intermediate layers within 1e-5.
 /// </summary>
+[Trait("Category", "Kernels")]
 public class ModelParityTests
 {
     private static readonly string[] CaseNames =
