@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/compare: VitSharp against PyTorch eager (Debian's 1.13), ONNX Runtime (C#, same weights exported by PyTorch)
-# and a bare-TorchSharp control, back to back for every configuration, plus the machine's matmul ceiling and the
+# and a bare-TorchSharp control, back to back (each one's logits checked against PyTorch's before it is timed) for every configuration, plus the machine's matmul ceiling and the
 # Fashion-MNIST training throughput; then writes docs/benchmarks.md. Results (JSON lines) go to $OUT.
 #   bench/compare/run.sh                 # ~35 minutes on 2 cores (3 rounds of 3 s); keep the machine otherwise idle
 #   SECONDS_PER_RUN=2 bench/compare/run.sh   # quicker, noisier
@@ -62,7 +62,7 @@ echo "== matmul ceiling"
 # The four peers on one configuration; each reads $arch, $hw and $batch of the loops below.
 vitsharp() {
   "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" \
-    --seconds "$SECS" --json | sed 's/^{/{"peer":"vitsharp",/'
+    --seconds "$SECS" --check "$OUT/models/${arch}_$hw.check.safetensors" --json | sed 's/^{/{"peer":"vitsharp",/'
 }
 pytorch_peer() {
   pytorch "$HERE/peers.py" --out "$OUT/models" --arch "$arch" --size "$hw" --batch "$batch" --threads "$THREADS" --seconds "$SECS" --no-export
@@ -98,11 +98,11 @@ for arch in $ARCHS; do
     [ $((round % 2)) = 0 ] && sizes="112x448 224x224"
     # shellcheck disable=SC2086 # two sizes, split on purpose
     "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size $sizes --batch 8 --threads "$THREADS" \
-      --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"purpose\":\"grid\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
+      --seconds "$SECS" --check "$OUT/models/${arch}_224x224.check.safetensors" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"purpose\":\"grid\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
     # bf16 in every round too, so that bf16 / fp32 is a ratio within rounds like the others (one 3-pass look, as
     # before 2026-11-28 15:00Z, once measured 33 images/s for ViT-S where a rerun minutes later gave 66-76).
     [ "$BF16" = 1 ] && "$VITSHARP" bench --weights "$OUT/models/$arch.safetensors" --arch "$arch" --size 224x224 --batch 8 --dtype bf16 \
-      --threads "$THREADS" --seconds "$SECS" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
+      --threads "$THREADS" --seconds "$SECS" --check "$OUT/models/${arch}_224x224.check.safetensors" --json | sed "s/^{/{\"peer\":\"vitsharp\",\"round\":$round,/" | tee -a "$OUT/results.jsonl"
   done
 done
 

@@ -35,12 +35,13 @@ internal static class BenchCommand
         var attention = new Option<string[]>("--attention") { Description = "one or more of: " + CliInputs.AttentionKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["auto"] };
         var linear = new Option<string[]>("--linear") { Description = "one or more of: " + CliInputs.LinearKernelHelp, AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["auto"] };
         var pack = new Option<string[]>("--pack") { Description = "on and/or off: the linear layers' weights packed once for oneDNN (float32 on x86-64 CPUs; as classify and embed run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["on"] };
+        var check = new Option<string?>("--check") { Description = "a safetensors file with 'input' [B, C, H, W] and 'logits' from PyTorch: at that input's size, each configuration's logits must match them within 1e-3 of their largest magnitude (5 % in bf16) before it is timed" };
         var profile = new Option<bool>("--profile") { Description = "also show where the time of one forward pass goes, layer kind by layer kind" };
         var checkpoint = new CheckpointOptions();
 
         var command = new Command("bench", "Inference throughput, latency and GFLOP/s of an architecture or checkpoint at given sizes, batches and precisions.")
         {
-            weights, sizes, batches, dtypes, attention, linear, pack, threads, warmup, warmupSeconds, iterations, seconds, device, json, profile,
+            weights, sizes, batches, dtypes, attention, linear, pack, threads, warmup, warmupSeconds, iterations, seconds, device, json, profile, check,
         };
         checkpoint.AddTo(command);
         command.SetAction(r =>
@@ -72,6 +73,7 @@ internal static class BenchCommand
             var sizeList = r.GetValue(sizes) is { Length: > 0 } given ? given.Select(GridSize.Parse).Distinct().ToList() : [model.Config.ImgSize];
             foreach (var size in sizeList) model.PatchEmbed.GridFor(size); // refuse a bad size before timing anything
 
+            using var peerCheck = r.GetValue(check) is { } checkPath ? PeerCheck.Read(checkPath, dev) : null;
             if (!r.GetValue(json)) WriteHeader(output, label, dev);
             foreach (var dtype in dtypeList)
             {
@@ -90,8 +92,9 @@ internal static class BenchCommand
                             foreach (var size in sizeList)
                                 foreach (int batch in batchList)
                                 {
+                                    double? pytorchError = peerCheck?.Size == size ? peerCheck.Compare(model, dtype, $"{size} {CliInputs.DTypeName(dtype)} {AttentionName(kernel)} attention, {LinearName(linearKernel)} linear") : null;
                                     var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(size, batch, dtype, r.GetValue(warmup), r.GetValue(iterations), r.GetValue(seconds), r.GetValue(warmupSeconds)), dev);
-                                    output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, setting) : Row(result, setting));
+                                    output.WriteLine(r.GetValue(json) ? Json(result, label, dev, weightsPath, setting, pytorchError) : Row(result, setting));
                                     if (r.GetValue(profile)) WriteProfile(output, ForwardProfile.Measure(model, size, batch, dtype, passes: Math.Max(3, result.Iterations)));
                                 }
                         }
@@ -132,7 +135,7 @@ internal static class BenchCommand
 
     private static void WriteHeader(TextWriter output, string label, Device device)
     {
-        output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input");
+        output.WriteLine($"{label} on {device}, {get_num_threads()} threads; forward passes in inference mode, random input, each configuration checked against libtorch's reference path first");
         output.WriteLine($"{"size",-9} {"batch",5} {"dtype",5} {"attn",6} {"linear",6} {"pack",4} {"images/s",10} {"p50 ms",9} {"p95 ms",9} {"GFLOP/s",8} {"passes",6}");
     }
 
@@ -146,7 +149,7 @@ internal static class BenchCommand
     private static string Row(InferenceBenchmarkResult r, KernelSetting setting) => string.Create(CultureInfo.InvariantCulture,
         $"{r.Case.Size,-9} {r.Case.Batch,5} {CliInputs.DTypeName(r.Case.DType),5} {AttentionName(setting.Attention),6} {LinearName(setting.Linear),6} {(setting.PackedLayers > 0 ? "on" : "off"),4} {r.ImagesPerSecond,10:F2} {r.P50Ms,9:F2} {r.P95Ms,9:F2} {r.Gflops,8:F1} {r.Iterations,6}");
 
-    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, KernelSetting setting) => new JsonObject
+    private static string Json(InferenceBenchmarkResult r, string label, Device device, string? weightsPath, KernelSetting setting, double? pytorchError) => new JsonObject
     {
         ["arch"] = label,
         ["weights"] = weightsPath,
@@ -164,5 +167,58 @@ internal static class BenchCommand
         ["gflops"] = Math.Round(r.Gflops, 2),
         ["gflop_per_image"] = Math.Round(r.FlopsPerImage / 1e9, 4),
         ["iterations"] = r.Iterations,
+        ["reference_max_error"] = r.Check.MaxError,
+        ["reference_tolerance"] = r.Check.Tolerance,
+        ["kernel_check_ms"] = Math.Round(r.Check.KernelCheckMs, 2),
+        ["pytorch_max_error"] = pytorchError,
     }.ToJsonString();
+
+    /// <summary>PyTorch's input and logits for one size (bench/compare writes them), which each configuration must reproduce before it is timed.</summary>
+    private sealed class PeerCheck : IDisposable
+    {
+        private readonly Tensor input, logits;
+
+        private PeerCheck(Tensor input, Tensor logits)
+        {
+            this.input = input;
+            this.logits = logits;
+            Size = new GridSize(checked((int)input.shape[2]), checked((int)input.shape[3]));
+        }
+
+        public GridSize Size { get; }
+
+        public static PeerCheck Read(string path, Device device)
+        {
+            CliInputs.RequireFile(path, "check file");
+            using var file = VitSharp.IO.SafeTensors.Read(path);
+            if (!file.Contains("input") || !file.Contains("logits")) throw new ArgumentException($"{path}: a check file holds 'input' and 'logits'");
+            var input = file.Get("input").to(ScalarType.Float32).to(device).DetachFromDisposeScope();
+            var logits = file.Get("logits").to(ScalarType.Float32).DetachFromDisposeScope();
+            if (input.dim() != 4 || logits.dim() != 2 || logits.shape[0] != input.shape[0])
+                throw new ArgumentException($"{path}: 'input' must be [B, C, H, W] and 'logits' [B, classes], not {CliInputs.Shape(input)} and {CliInputs.Shape(logits)}");
+            return new PeerCheck(input, logits);
+        }
+
+        /// <summary>The largest difference from PyTorch's logits; throws where it is beyond the tolerance.</summary>
+        public double Compare(VisionTransformer model, ScalarType dtype, string configuration)
+        {
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            model.eval();
+            var actual = model.call(input.to(dtype)).to(ScalarType.Float32).cpu();
+            if (!actual.shape.SequenceEqual(logits.shape))
+                throw new InvalidOperationException($"the model's logits are {CliInputs.Shape(actual)}, PyTorch's check logits {CliInputs.Shape(logits)}");
+            double error = (actual - logits).abs().max().item<float>();
+            double tolerance = (dtype == ScalarType.Float32 ? 1e-3 : 0.05) * logits.abs().max().item<float>();
+            if (!(error <= tolerance))
+                throw new InvalidOperationException($"{configuration}: the logits differ from PyTorch's by {error:g3} (allowed {tolerance:g3}); not timed");
+            return error;
+        }
+
+        public void Dispose()
+        {
+            input.Dispose();
+            logits.Dispose();
+        }
+    }
 }

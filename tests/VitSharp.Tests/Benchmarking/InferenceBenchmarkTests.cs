@@ -27,6 +27,25 @@ public class InferenceBenchmarkTests
     }
 
     [Fact]
+    public void A_configuration_whose_output_differs_from_the_reference_path_is_not_timed()
+    {
+        // A stand-in for a wrong kernel that got through (the kernel checks stop real ones): the head's output is
+        // 1 % off whenever the linear layers do not run libtorch's BLAS.
+        using var model = ModelParityTests.LoadModel("vit_timm_rect");
+        var head = model.named_modules().Single(m => m.name == "head").module as nn.Module<Tensor, Tensor>;
+        var hook = head!.register_forward_hook((_, _, output) => model.LinearKernel == LinearKernel.Blas ? output : output.mul(1.01));
+        model.LinearKernel = LinearKernel.OneDnn;
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(24, 56), Batch: 2, ScalarType.Float32, Warmup: 0, MinIterations: 1, MinSeconds: 0, WarmupSeconds: 0)));
+        Assert.Contains("away from libtorch's reference path", error.Message);
+        Assert.Contains("not timed", error.Message);
+        Assert.Equal(LinearKernel.OneDnn, model.LinearKernel); // the reference run leaves the settings as they were
+        hook.remove();
+        var result = InferenceBenchmark.Run(model, new InferenceBenchmarkCase(new GridSize(24, 56), Batch: 2, ScalarType.Float32, Warmup: 0, MinIterations: 1, MinSeconds: 0, WarmupSeconds: 0));
+        Assert.True(result.Check.MaxError <= result.Check.Tolerance);
+    }
+
+    [Fact]
     public void The_warm_up_lasts_both_its_passes_and_its_seconds_and_is_not_timed()
     {
         int calls = 0;

@@ -86,4 +86,37 @@ public class BenchCliTests
         Assert.Equal(1, code);
         Assert.Contains(reason, err);
     }
+
+    [Fact]
+    public void Check_compares_every_configuration_with_pytorchs_logits_before_timing_it()
+    {
+        using var fixture = Fixtures.Tensors("models", "vit_timm_rect.io.safetensors");
+        string dir = Directory.CreateTempSubdirectory("vitsharp-bench-check-").FullName;
+        try
+        {
+            string good = Path.Combine(dir, "good.safetensors"), wrong = Path.Combine(dir, "wrong.safetensors");
+            var input = fixture.Get("input.32x48");
+            var logits = fixture.Get("logits.32x48");
+            VitSharp.IO.SafeTensors.Write(good, new Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = input, ["logits"] = logits });
+            VitSharp.IO.SafeTensors.Write(wrong, new Dictionary<string, TorchSharp.torch.Tensor> { ["input"] = input, ["logits"] = logits * 1.1 });
+            string[] Args(string check) => ["bench", "--weights", Fixtures.Path_("models", "vit_timm_rect.weights.safetensors"), "--config", Fixtures.Path_("models", "vit_timm_rect.json"),
+                "--size", "32x48", "--batch", "2", "--linear", "blas", "onednn", "--iterations", "1", "--seconds", "0", "--warmup", "0", "--warmup-seconds", "0", "--check", check, "--json"];
+
+            var (code, stdout, err) = Run(Args(good));
+            Assert.True(code == 0, err);
+            var rows = Lines(stdout).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+            Assert.Equal(2, rows.Count);
+            Assert.All(rows, row => Assert.InRange((double)row["pytorch_max_error"]!, 0, 1e-4));
+
+            (code, stdout, err) = Run(Args(wrong));
+            Assert.Equal(1, code);
+            Assert.Contains("differ from PyTorch's", err);
+            Assert.Contains("not timed", err);
+            Assert.Empty(Lines(stdout));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
