@@ -9,11 +9,8 @@ namespace VitSharp.Native;
 /// fresh mappings and unmaps them on free, and trims the heap's top when more than its trim threshold is free, so a
 /// ViT's activations (a ViT-B/16 MLP hidden layer at batch 8 is 19 MB) are page-faulted in again on every forward
 /// pass. glibc raises the mmap threshold on its own as large blocks are freed, but only up to the size it has seen.
-/// Fixing both thresholds made ViT-S/16 at 224 faster in every one of three alternating pairs of runs (AMD EPYC,
-/// 2 threads, 2026-11-28; `vitsharp bench`, p50 per pass): 195–208 ms against 250–280 at batch 8, 32–37 ms against
-/// 37–52 at batch 1, with the same peak resident memory (425–435 MB either way); ViT-B/16 at batch 8 ran at 11.6
-/// images/s against 9.6 and 11.8 in two pairs (743–750 MB against 733–744). PyTorch 1.13 gained alike from the same
-/// settings as environment variables. Neither threshold alone helped, and each alone was slower.
+/// Fixing both thresholds made whole forward passes faster at the same peak memory (docs/inference.md, "Speed", has
+/// the measurements); neither threshold alone helped.
 /// </para>
 /// <para>
 /// The cost is memory: up to <see cref="TrimThresholdBytes"/> of freed memory stays mapped, and blocks up to
