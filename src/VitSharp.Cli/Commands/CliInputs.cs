@@ -60,7 +60,7 @@ internal static class CliInputs
     };
 
     public static readonly string AttentionKernelHelp =
-        $"auto (on the CPU: onednn for fp32 inference while batch x heads x tokens^2 <= 2^22 and heads are >= {KernelSelection.AutoOneDnnAttentionMinHeadDim} wide; else math up to {KernelSelection.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or onednn (both products as oneDNN grouped convolutions; fp32 CPU inference). oneDNN serves only shapes that matched libtorch's result in this process";
+        $"auto (on the CPU: math up to {KernelSelection.AutoMathMaxTokens} tokens in fp32, or while batch x heads x tokens^2 <= 2^24 in bf16; else fused), fused (libtorch's scaled_dot_product_attention), math (matmul, softmax, matmul: timm's fused_attn=False) or onednn (both products as oneDNN grouped convolutions; fp32 CPU inference; only shapes that matched libtorch's result in this process, fused elsewhere)";
 
     /// <summary>A <c>--linear</c> value: auto, blas or onednn.</summary>
     public static LinearKernel ParseLinearKernel(string text) => text.ToLowerInvariant() switch

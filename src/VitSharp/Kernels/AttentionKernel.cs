@@ -4,9 +4,8 @@ namespace VitSharp.Kernels;
 public enum AttentionKernel
 {
     /// <summary>
-    /// On the CPU: without gradients in float32, <see cref="OneDnn"/> while the score matrix is small and heads are
-    /// wide enough; otherwise <see cref="Math"/> for short sequences and <see cref="Fused"/> for long ones, whichever
-    /// was faster there when measured (<see cref="KernelSelection"/>, docs/kernels.md).
+    /// On the CPU, <see cref="Math"/> for short sequences and <see cref="Fused"/> for long ones, whichever was faster
+    /// there when measured (<see cref="KernelSelection"/>, docs/kernels.md).
     /// </summary>
     Auto,
 
@@ -19,7 +18,7 @@ public enum AttentionKernel
     /// <summary>
     /// Both products through oneDNN as grouped 1×1 convolutions (<see cref="OneDnnAttention"/>): float32 on an x86-64
     /// CPU, without gradients or attention dropout, at shapes checked against <see cref="Math"/>; <see cref="Fused"/>
-    /// otherwise.
+    /// otherwise. Only when asked for: it was wrong on one CPU family at some token counts (docs/kernels.md).
     /// </summary>
     OneDnn,
 }

@@ -30,12 +30,6 @@ public static class KernelSelection
     /// <summary>In bfloat16 and float16 the explicit path's limit is on batch × heads × tokens² instead.</summary>
     public const long AutoMathMaxScoresReducedPrecision = 1L << 24;
 
-    /// <summary>Without gradients, in float32, Auto takes oneDNN's attention while batch × heads × tokens² is at most this…</summary>
-    public const long AutoOneDnnAttentionMaxScores = 1L << 22;
-
-    /// <summary>…and heads are at least this wide.</summary>
-    public const int AutoOneDnnAttentionMinHeadDim = 32;
-
     /// <summary>The code a linear product is given to first.</summary>
     internal enum LinearPath
     {
@@ -73,16 +67,17 @@ public static class KernelSelection
 
     /// <summary>
     /// The plan for <paramref name="batch"/> images of <paramref name="tokens"/> tokens, <paramref name="heads"/> heads
-    /// of <paramref name="headDim"/>, in <paramref name="dtype"/> on <paramref name="device"/>; oneDNN's kernel has no
-    /// gradient and no attention dropout.
+    /// of <paramref name="headDim"/>, in <paramref name="dtype"/> on <paramref name="device"/>. oneDNN's attention is
+    /// tried only when asked for (<see cref="AttentionKernel.OneDnn"/>): it was wrong on a Zen 5 EPYC at 65 and 197
+    /// tokens for a reason not found, and no layout could be ruled out (docs/kernels.md); it has no gradient and no
+    /// attention dropout.
     /// </summary>
     internal static AttentionPlan ChooseAttention(AttentionKernel kernel, long batch, long tokens, int heads, long headDim, ScalarType dtype, DeviceType device,
         bool gradients, bool dropout)
     {
         long scores = batch * heads * tokens * tokens;
-        bool oneDnn = kernel is AttentionKernel.OneDnn or AttentionKernel.Auto
-            && !gradients && !dropout && device == DeviceType.CPU && dtype == ScalarType.Float32 && OneDnnAttention.IsAvailable
-            && (kernel == AttentionKernel.OneDnn || (headDim >= AutoOneDnnAttentionMinHeadDim && scores <= AutoOneDnnAttentionMaxScores));
+        bool oneDnn = kernel == AttentionKernel.OneDnn
+            && !gradients && !dropout && device == DeviceType.CPU && dtype == ScalarType.Float32 && OneDnnAttention.IsAvailable;
         bool math = kernel switch
         {
             AttentionKernel.Math => true,

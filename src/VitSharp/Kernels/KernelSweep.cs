@@ -29,9 +29,10 @@ public sealed record SweepEntry(string Kernel, string Signature, bool UsedByAuto
 /// The kernel signatures of the registry's models (tiny to huge, patch 8 to 32, 224 to 518 pixels), at batch 1 and
 /// 8: every linear layer for both oneDNN linear kernels (float32, and bfloat16 packs where the CPU and oneDNN
 /// have bfloat16 instructions), the odd row counts' padded twins, heads of 10, 100, 1,000 and 21,843 classes, and the attention for
-/// oneDNN's kernel and libtorch's fused one; the training shapes with gradients for ViT-S/16 and ViT-B/16. Shapes
-/// whose score matrices exceed 2²⁴ entries are left out of the attention checks (each would need gigabytes) unless
-/// <c>Auto</c> gives them to a fast kernel. Kernels this machine does not offer (oneDNN's, off x86-64) are not listed.
+/// oneDNN's kernel (which <c>Auto</c> does not use) and libtorch's fused one; the training shapes with gradients for
+/// ViT-S/16 and ViT-B/16. Shapes whose score matrices exceed 2²⁴ entries are left out of the attention checks (each
+/// would need gigabytes). Linear widths that cannot be packed (<see cref="OneDnnPackedLinear.Supports"/>) are checked
+/// for the unpacked kernel only. Kernels this machine does not offer (oneDNN's, off x86-64) are not listed.
 /// </summary>
 public static class KernelSweep
 {
@@ -101,7 +102,8 @@ public static class KernelSweep
                 Add(where, new OneDnnLinear.Signature(rows, inFeatures, outFeatures, bias, Gradients: true, threads), autoUses);
                 return;
             }
-            foreach (var dtype in !OneDnnPackedLinear.IsAvailable ? [] : bf16 ? new[] { ScalarType.Float32, ScalarType.BFloat16 } : [ScalarType.Float32])
+            bool packable = OneDnnPackedLinear.IsAvailable && inFeatures % OneDnnPackedLinear.InputMultiple == 0 && OneDnnPackedLinear.PaddedOutFeatures(outFeatures) is not null;
+            foreach (var dtype in !packable ? [] : bf16 ? new[] { ScalarType.Float32, ScalarType.BFloat16 } : [ScalarType.Float32])
             {
                 bool packedByAuto = KernelSelection.ChooseLinear(LinearKernel.Auto, rows, inFeatures, outFeatures, dtype, DeviceType.CPU, gradients: false, servingPack: true) == KernelSelection.LinearPath.Packed;
                 Add(where, new OneDnnPackedLinear.Signature(rows, inFeatures, outFeatures, bias, dtype, threads), packedByAuto);
@@ -117,7 +119,7 @@ public static class KernelSweep
         {
             var plan = KernelSelection.ChooseAttention(AttentionKernel.Auto, batch, tokens, heads, headDim, ScalarType.Float32, DeviceType.CPU, gradients: false, dropout: false);
             long scores = batch * heads * tokens * tokens;
-            if (OneDnnAttention.IsAvailable && (plan.TryOneDnn || scores <= MaxCheckedScores))
+            if (OneDnnAttention.IsAvailable && scores <= MaxCheckedScores)
                 Add($"{where} attention", new OneDnnAttention.Signature(batch, tokens, heads, headDim, threads), plan.TryOneDnn);
             if (scores <= MaxCheckedScores)
                 Add($"{where} attention", new FusedAttentionCheck(batch, tokens, heads, headDim, threads), !plan.TryOneDnn && !plan.Math);

@@ -13,9 +13,10 @@ namespace VitSharp.Kernels;
 /// queries are the input (channels-last <c>[1, groups·D, N, 1]</c>, position by position) and each group's keys its
 /// weights; the scores come out query by query, <c>[N, groups, N]</c>, where the softmax runs along the last axis,
 /// and are then the input of the second convolution, whose weights are each group's values. The score matrix is
-/// materialised, so this pays only while it stays small (<see cref="KernelSelection.AutoOneDnnAttentionMaxScores"/>):
-/// libtorch's fused kernel works in blocks and wins beyond. Each signature is checked against the explicit
-/// <c>softmax(q·kᵀ)·v</c> before it serves (<see cref="KernelChecks"/>).
+/// materialised, so this pays only while it stays small (about 4 M scores): libtorch's fused kernel works in blocks and
+/// wins beyond. Each signature is checked against the explicit <c>softmax(q·kᵀ)·v</c> before it serves
+/// (<see cref="KernelChecks"/>). <c>Auto</c> does not use it: on an AMD EPYC of family 26 it was wrong at 65 and 197
+/// tokens, for a reason not found (docs/kernels.md).
 /// </para>
 /// </summary>
 internal static class OneDnnAttention

@@ -17,9 +17,13 @@ namespace VitSharp.Kernels;
 /// and both turn C++ exceptions into error codes.
 /// </para>
 /// <para>
-/// The packed tensor's layout is chosen by oneDNN for this CPU and is not checked by the product that reads it, so a
-/// product is computed only for signatures that have reproduced libtorch's <c>linear</c> in this process
-/// (<see cref="KernelChecks"/>; docs/kernels.md has what went wrong without that).
+/// oneDNN blocks the weight's output channels in blocks of 16, 32, 48 or 64, chosen per CPU, shape and thread count, and
+/// zero-pads the last block. On an AMD EPYC of family 26 every output width that left a padded block gave wrong
+/// products (docs/kernels.md), so a weight is packed with its output width padded by zero rows to a multiple of 192,
+/// which every block size divides, and the extra outputs are dropped; widths where that padding would add more than a
+/// quarter of the work are not packed (the layer takes another path). Input widths must be a multiple of 64 (the
+/// input is blocked by 16, or by pairs of 16 in bfloat16). Every product is still computed only for signatures that
+/// have reproduced libtorch's <c>linear</c> in this process (<see cref="KernelChecks"/>).
 /// </para>
 /// </summary>
 internal static class OneDnnPackedLinear
@@ -40,27 +44,45 @@ internal static class OneDnnPackedLinear
     /// <summary>Whether this libtorch exports the packing and the packed product (x86-64 only).</summary>
     public static bool IsAvailable => Loaded.Value is not null;
 
+    /// <summary>Output widths are padded to a multiple of this: every block size oneDNN uses for them (16, 32, 48, 64) divides it.</summary>
+    public const long OutputMultiple = 192;
+
+    /// <summary>Input widths must be a multiple of this.</summary>
+    public const long InputMultiple = 64;
+
+    /// <summary>The output width <paramref name="outFeatures"/> padded to <see cref="OutputMultiple"/>, or null where that would add more than a quarter.</summary>
+    public static long? PaddedOutFeatures(long outFeatures)
+    {
+        long padded = (outFeatures + OutputMultiple - 1) / OutputMultiple * OutputMultiple;
+        return padded * 4 <= outFeatures * 5 ? padded : null;
+    }
+
     /// <summary>
-    /// Whether <paramref name="weight"/> can be packed: a 2-D, non-empty weight on the CPU, float32, or bfloat16 where
+    /// Whether <paramref name="weight"/> can be packed: a 2-D, non-empty weight on the CPU whose widths suit the
+    /// layout (<see cref="InputMultiple"/>, <see cref="PaddedOutFeatures"/>), float32, or bfloat16 where
     /// the CPU has bfloat16 dot-product instructions and oneDNN may use them (<see cref="CpuFeatures.OneDnnRunsBfloat16"/>;
     /// elsewhere oneDNN emulates them, slower than libtorch's own path, or libtorch refuses).
     /// </summary>
     public static bool Supports(Tensor weight)
     {
         if (weight.device_type != DeviceType.CPU || weight.dim() != 2 || weight.numel() == 0 || !IsAvailable) return false;
+        var shape = weight.shape;
+        if (shape[1] % InputMultiple != 0 || PaddedOutFeatures(shape[0]) is null) return false;
         var dtype = weight.dtype;
         return dtype == ScalarType.Float32 || (dtype == ScalarType.BFloat16 && CpuFeatures.OneDnnRunsBfloat16());
     }
 
     /// <summary>
-    /// <paramref name="weight"/> <c>[out, in]</c> in oneDNN's blocked layout: an opaque tensor for
-    /// <see cref="TryForward"/> only. It is a copy: later changes to <paramref name="weight"/> do not reach it.
+    /// <paramref name="weight"/> <c>[out, in]</c>, its rows padded with zeros to <see cref="PaddedOutFeatures"/>, in
+    /// oneDNN's blocked layout: an opaque tensor for <see cref="TryForward"/> only. It is a copy: later changes to
+    /// <paramref name="weight"/> do not reach it.
     /// </summary>
     public static Tensor Pack(Tensor weight)
     {
-        if (!Supports(weight)) throw new ArgumentException($"only a 2-D float32 CPU weight (or bfloat16, on a CPU with bfloat16 instructions) can be packed for oneDNN, not {weight.dtype} {string.Join("×", weight.shape)} on {weight.device}", nameof(weight));
+        if (!Supports(weight)) throw new ArgumentException($"only a 2-D float32 CPU weight (or bfloat16, on a CPU with bfloat16 instructions) with an input width that is a multiple of {InputMultiple} can be packed for oneDNN, not {weight.dtype} {string.Join("×", weight.shape)} on {weight.device}", nameof(weight));
         using var noGrad = no_grad();
-        using var contiguous = weight.detach().contiguous();
+        long outFeatures = weight.shape[0], padRows = PaddedOutFeatures(outFeatures)!.Value - outFeatures;
+        using var contiguous = padRows == 0 ? weight.detach().contiguous() : nn.functional.pad(weight.detach(), [0, 0, 0, padRows]);
         var exports = Loaded.Value!;
         Check(exports.NewTensorHandle(contiguous.Handle, out var handle), "copying a tensor handle");
         // mkldnn::_reorder_linear_weight(Tensor self, int? batch_size=None): the handle, then None (a null slot).
@@ -84,9 +106,19 @@ internal static class OneDnnPackedLinear
     private static Tensor Compute(in Signature signature, Tensor x, Tensor packed, Tensor? bias)
     {
         var exports = Loaded.Value ?? throw new InvalidOperationException("oneDNN's packed linear is not available in this libtorch");
-        Check(exports.LinearPointwise(x.Handle, packed.Handle, bias is null ? null : [bias.Handle], "none", IntPtr.Zero, 0, null, out var y),
+        long padRows = PaddedOutFeatures(signature.Out)!.Value - signature.Out;
+        using var paddedBias = bias is not null && padRows > 0 ? nn.functional.pad(bias, [0, padRows]) : null;
+        var biasHandle = (paddedBias ?? bias)?.Handle;
+        Check(exports.LinearPointwise(x.Handle, packed.Handle, biasHandle is { } b ? [b] : null, "none", IntPtr.Zero, 0, null, out var handle),
             "the packed product (mkldnn::_linear_pointwise)");
-        return KernelFaults.Apply(signature, Tensor.UnsafeCreateTensor(y));
+        var y = Tensor.UnsafeCreateTensor(handle);
+        if (padRows > 0)
+        {
+            using var padded = y;
+            using var kept = padded.narrow(-1, 0, signature.Out);
+            y = kept.contiguous();
+        }
+        return KernelFaults.Apply(signature, y);
     }
 
     private static void Check(int error, string what)

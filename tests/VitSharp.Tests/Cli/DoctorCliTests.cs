@@ -20,7 +20,7 @@ public class DoctorCliTests
             Assert.True(machine.ContainsKey(key), $"missing machine.{key}");
         var checks = report["checks"]!.AsArray();
         if (!VitSharp.Kernels.OneDnnLinear.IsAvailable) return; // not x86-64: only libtorch's fused attention is listed
-        Assert.True(checks.Count > 100, $"{checks.Count} checks");
+        Assert.True(checks.Count > 50, $"{checks.Count} checks");
         foreach (var check in checks)
         {
             foreach (string key in new[] { "kernel", "signature", "max_error", "worst_ratio", "agrees", "used_by_auto", "check_ms", "where" })

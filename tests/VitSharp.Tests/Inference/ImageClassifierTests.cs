@@ -43,11 +43,15 @@ public sealed class ImageClassifierTests : IDisposable
     [Fact]
     public void A_classifier_packs_the_model_it_loads_but_not_one_it_is_given()
     {
-        using var classifier = new ImageClassifier(Checkpoint);
+        // A model whose every linear layer suits the packed layout (192 wide, a head of 1000), saved as a checkpoint.
+        string checkpoint = Path.Combine(work, "packable.safetensors");
+        using (var model = VitSharp.Tests.Models.PackedLinearWeightsTests.PackableModel())
+            CheckpointExporter.Save(model, checkpoint);
+        using var classifier = new ImageClassifier(checkpoint);
         int layers = 4 * classifier.Model.Config.Depth + 1; // qkv, proj, fc1, fc2 per block, and the head
         Assert.Equal(VitSharp.Kernels.OneDnnPackedLinear.IsAvailable ? layers : 0, classifier.Model.PackedLinearLayers);
 
-        using var loaded = CheckpointLoader.Load(Checkpoint);
+        using var loaded = CheckpointLoader.Load(checkpoint);
         using var given = new ImageClassifier(loaded.Model, loaded.Summary.Labels);
         Assert.Equal(0, given.Model.PackedLinearLayers);
         classifier.Model.UnpackLinearWeights();

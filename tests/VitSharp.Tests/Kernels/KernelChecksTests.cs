@@ -35,10 +35,10 @@ public class KernelChecksTests
     {
         if (!OneDnnPackedLinear.IsAvailable) return; // not x86-64
         using var scope = NewDisposeScope();
-        using var layer = new LinearLayer(40, 777) { Kernel = LinearKernel.OneDnn };
+        using var layer = new LinearLayer(64, 777) { Kernel = LinearKernel.OneDnn };
         layer.eval();
         Assert.True(layer.Pack());
-        var x = randn([13, 40], generator: new Generator(seed: 31));
+        var x = randn([13, 64], generator: new Generator(seed: 31));
         using var fault = KernelFaults.Inject(s => s is OneDnnPackedLinear.Signature { Out: 777 });
         var reported = Disagreements(() =>
         {
@@ -111,7 +111,7 @@ public class KernelChecksTests
     {
         // The counterpart of the tests above: the faults, not the shapes, made them disagree.
         if (!OneDnnPackedLinear.IsAvailable) return;
-        Assert.True(KernelChecks.Verdict(new OneDnnPackedLinear.Signature(13, 40, 778, true, ScalarType.Float32, get_num_threads())).Agrees);
+        Assert.True(KernelChecks.Verdict(new OneDnnPackedLinear.Signature(13, 64, 778, true, ScalarType.Float32, get_num_threads())).Agrees);
         Assert.True(KernelChecks.Verdict(new OneDnnLinear.Signature(70, 64, 334, true, true, get_num_threads())).Agrees);
         Assert.True(KernelChecks.Verdict(new OneDnnAttention.Signature(1, 38, 2, 32, get_num_threads())).Agrees);
     }

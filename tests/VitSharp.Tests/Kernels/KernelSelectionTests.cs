@@ -29,6 +29,29 @@ public class KernelSelectionTests
         Assert.Equal(LinearPath.Reference, Linear(LinearKernel.Blas, 4096, 256, 512, pack: true));
     }
 
+    [Theory]
+    [InlineData(384, 384L)]
+    [InlineData(1152, 1152L)]
+    [InlineData(3072, 3072L)]
+    [InlineData(1000, 1152L)]   // an ImageNet head: 15 % more
+    [InlineData(1008, 1152L)]
+    [InlineData(21843, 21888L)] // ImageNet-21k: 0.2 % more
+    [InlineData(1056, 1152L)]
+    [InlineData(154, 192L)]     // 24.7 % more
+    [InlineData(153, null)]     // 25.5 % more
+    [InlineData(144, null)]     // 33 % more: not packed
+    [InlineData(100, null)]
+    [InlineData(64, null)]
+    [InlineData(10, null)]
+    public void Packed_output_widths_are_padded_to_a_multiple_of_192_where_that_adds_at_most_a_quarter(long outFeatures, long? padded)
+    {
+        Assert.Equal(padded, OneDnnPackedLinear.PaddedOutFeatures(outFeatures));
+        using var weight = zeros(outFeatures, 384);
+        Assert.Equal(OneDnnPackedLinear.IsAvailable && padded is not null, OneDnnPackedLinear.Supports(weight));
+        using var narrowInput = zeros(384, 96); // an input width that is not a multiple of 64
+        Assert.False(OneDnnPackedLinear.Supports(narrowInput));
+    }
+
     [Fact]
     public void A_pack_serves_from_its_limit_without_gradients_and_in_bfloat16_only_from_its_row_limit()
     {
@@ -47,20 +70,15 @@ public class KernelSelectionTests
         KernelSelection.ChooseAttention(kernel, batch, tokens, heads, headDim, dtype, DeviceType.CPU, gradients, dropout);
 
     [Fact]
-    public void Auto_takes_oneDNN_for_float32_inference_with_small_score_matrices_and_wide_heads()
+    public void OneDNN_attention_is_tried_only_when_asked_for_and_only_for_float32_inference()
     {
         if (!OneDnnAttention.IsAvailable) return;
-        long tokens = 197, batchAtLimit = KernelSelection.AutoOneDnnAttentionMaxScores / (2 * tokens * tokens); // 2 heads of 64
-        Assert.True(Attention(AttentionKernel.Auto, batchAtLimit, tokens, 2, 64).TryOneDnn);
-        Assert.False(Attention(AttentionKernel.Auto, batchAtLimit + 1, tokens, 2, 64).TryOneDnn);
-        Assert.False(Attention(AttentionKernel.Auto, batchAtLimit, tokens, 2, 64, ScalarType.BFloat16).TryOneDnn);
-        Assert.False(Attention(AttentionKernel.Auto, batchAtLimit, tokens, 2, 64, dropout: true).TryOneDnn);
-        Assert.False(Attention(AttentionKernel.Auto, batchAtLimit, tokens, 2, 64, gradients: true).TryOneDnn);
-        Assert.False(Attention(AttentionKernel.Auto, 1, tokens, 8, 16).TryOneDnn); // heads of 16
-        // Forced: any size, but never with gradients (it has none), and the fused kernel wherever it is refused.
-        var forced = Attention(AttentionKernel.OneDnn, batchAtLimit + 1, tokens, 2, 64);
-        Assert.Equal((true, false), (forced.TryOneDnn, forced.Math));
-        Assert.False(Attention(AttentionKernel.OneDnn, 1, tokens, 2, 64, gradients: true).TryOneDnn);
+        Assert.False(Attention(AttentionKernel.Auto, 1, 197, 6, 64).TryOneDnn); // wrong on one CPU family: not by default
+        var forced = Attention(AttentionKernel.OneDnn, 64, 197, 6, 64);
+        Assert.Equal((true, false), (forced.TryOneDnn, forced.Math)); // any size; the fused kernel wherever it is refused
+        Assert.False(Attention(AttentionKernel.OneDnn, 1, 197, 6, 64, ScalarType.BFloat16).TryOneDnn);
+        Assert.False(Attention(AttentionKernel.OneDnn, 1, 197, 6, 64, dropout: true).TryOneDnn);
+        Assert.False(Attention(AttentionKernel.OneDnn, 1, 197, 6, 64, gradients: true).TryOneDnn); // it has no gradient
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public class LinearLayerTests
     [Fact]
     public void A_new_dtype_moves_its_parameters_and_retires_its_pack()
     {
-        using var layer = new LinearLayer(64, 32);
+        using var layer = new LinearLayer(64, 192);
         bool packed = layer.Pack();
         Assert.Equal(OneDnnPackedLinear.IsAvailable, packed);
         layer.to(ScalarType.Float64);
@@ -140,7 +140,7 @@ public class LinearLayerTests
     public void Train_and_load_state_dict_drop_the_pack()
     {
         if (!OneDnnPackedLinear.IsAvailable) return;
-        using var layer = new LinearLayer(64, 32);
+        using var layer = new LinearLayer(64, 192);
         Assert.True(layer.Pack());
         layer.train();
         Assert.False(layer.IsPacked);

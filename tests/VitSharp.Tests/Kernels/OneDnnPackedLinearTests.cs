@@ -54,15 +54,16 @@ public class OneDnnPackedLinearTests
         if (!OneDnnPackedLinear.IsAvailable) return;
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        var weight = ones(8, 16);
-        var x = ones(2, 16);
+        var weight = ones(1000, 64);
+        var x = ones(2, 64);
         using var pack = PackedLinearWeight.TryPack(weight)!;
         weight.mul_(2);
-        Fixtures.AssertClose(OneDnnPackedLinear.TryForward(x, 2, pack, null)!, full(2, 8, 16f), "the weight as it was packed");
+        // 1000 outputs, padded to 1152 inside the pack: the result has the 1000, each the sum of the weight as packed.
+        Fixtures.AssertClose(OneDnnPackedLinear.TryForward(x, 2, pack, null)!, full(2, 1000, 64f), "the weight as it was packed");
         Assert.True(pack.Serves(weight));
-        Assert.False(pack.Serves(ones(8, 16)));
+        Assert.False(pack.Serves(ones(1000, 64)));
         Assert.Equal(get_num_threads(), pack.Threads);
-        Assert.Equal((8L, 16L, ScalarType.Float32), (pack.OutFeatures, pack.InFeatures, pack.DType));
+        Assert.Equal((1000L, 64L, ScalarType.Float32), (pack.OutFeatures, pack.InFeatures, pack.DType));
     }
 
     [Fact]
@@ -70,7 +71,7 @@ public class OneDnnPackedLinearTests
     {
         // Elsewhere oneDNN would emulate them, slower than libtorch's own bfloat16 path; under a lower
         // ONEDNN_MAX_CPU_ISA libtorch refuses to pack them at all (and logs its C++ frames doing so).
-        using var weight = ones(8, 16, dtype: ScalarType.BFloat16);
+        using var weight = ones(192, 64, dtype: ScalarType.BFloat16);
         string? cap = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA");
         bool capAllows = cap is null || cap.StartsWith("AVX512_CORE_BF16", StringComparison.OrdinalIgnoreCase) || cap.StartsWith("AVX512_CORE_AMX", StringComparison.OrdinalIgnoreCase);
         Assert.Equal(OneDnnPackedLinear.IsAvailable && CpuFeatures.HasBf16Instructions() == true && capAllows, OneDnnPackedLinear.Supports(weight));
@@ -107,9 +108,11 @@ public class OneDnnPackedLinearTests
     {
         if (!OneDnnPackedLinear.IsAvailable) return;
         using var scope = NewDisposeScope();
-        Assert.Null(PackedLinearWeight.TryPack(ones(8, 16, dtype: ScalarType.Float64)));
-        Assert.Null(PackedLinearWeight.TryPack(ones(2, 8, 16)));
-        Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(8, 16, dtype: ScalarType.Float64))).Message);
-        Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(2, 8, 16))).Message);
+        Assert.Null(PackedLinearWeight.TryPack(ones(192, 64, dtype: ScalarType.Float64)));
+        Assert.Null(PackedLinearWeight.TryPack(ones(2, 192, 64)));
+        Assert.Null(PackedLinearWeight.TryPack(ones(192, 40))); // an input width oneDNN would pad
+        Assert.Null(PackedLinearWeight.TryPack(ones(100, 64))); // an output width that would need 92 % more to pad
+        Assert.Contains("2-D float32 CPU weight", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(192, 64, dtype: ScalarType.Float64))).Message);
+        Assert.Contains("multiple of 64", Assert.Throws<ArgumentException>(() => OneDnnPackedLinear.Pack(ones(192, 40))).Message);
     }
 }

@@ -14,8 +14,9 @@ public class PackedLinearRowPaddingTests
     {
         { [1, 197, 1536], 1536, 384, true, false },  // ViT-S/16's fc2 at 224×224, batch 1
         { [1, 281, 384], 384, 1536, true, false },   // its fc1 at 224×320
-        { [3, 5, 64], 64, 96, false, false },
-        { [7, 64], 64, 32, true, false },
+        { [3, 5, 64], 64, 192, false, false },
+        { [7, 64], 64, 384, true, false },
+        { [1, 1, 768], 768, 1000, true, false },     // an ImageNet head, padded to 1152 inside the pack
         { [1, 197, 1536], 1536, 384, true, true },   // the same shapes in bfloat16, timed apart from float32
         { [5, 197, 384], 384, 1536, true, true },    // ViT-S/16's fc1 at batch 5, in bfloat16
     };
@@ -58,10 +59,10 @@ public class PackedLinearRowPaddingTests
         if (!OneDnnPackedLinear.IsAvailable) return;
         using var scope = NewDisposeScope();
         using var _ = inference_mode();
-        using var pack = PackedLinearWeight.TryPack(randn([24, 40], generator: new Generator(seed: 6)))!;
-        var x = randn([2, 3, 40], generator: new Generator(seed: 7));
+        using var pack = PackedLinearWeight.TryPack(randn([192, 64], generator: new Generator(seed: 6)))!;
+        var x = randn([2, 3, 64], generator: new Generator(seed: 7));
         PackedLinearRowPadding.TryForward(x, 6, pack, null);
-        Assert.Null(PackedLinearRowPadding.PadsRows(6, 40, 24));
+        Assert.Null(PackedLinearRowPadding.PadsRows(6, 64, 192));
     }
 
     [Theory]
