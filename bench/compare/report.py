@@ -79,12 +79,19 @@ p("Peers, all on the same weights (random, seeded, written by `bench/compare/pee
 kernels = sorted({r.get("attention", "fused") for r in infer if r["peer"] == "vitsharp"})
 attention = "fused attention" if kernels == ["fused"] else f"attention kernel {', '.join(kernels)}: the fused one at these lengths"
 linears = sorted({r["linear"] for r in infer if r["peer"] == "vitsharp" and "linear" in r})  # runs before 2026-11-28 15:00Z name none
-if kernels == ["auto"] and machine[0] >= "2026-11-28T15:30Z":  # from then auto also has oneDNN's attention for fp32 inference
+# oneDNN's attention was in auto for fp32 inference from 2026-11-28 15:30Z and left it on 2026-12-07, when fc1's GELU
+# also left its pack and packed output widths were padded to multiples of 192 (docs/kernels.md).
+kernel_era = machine[0] >= "2026-12-07"
+if kernels == ["auto"] and kernel_era:
+    attention = "attention kernel auto: libtorch's fused one at these lengths"
+elif kernels == ["auto"] and machine[0] >= "2026-11-28T15:30Z":
     attention = "attention kernel auto: oneDNN's while batch × heads × tokens² ≤ 2^22, libtorch's fused one beyond"
-linear = f", linear layers {', '.join(linears)} (oneDNN on x86-64 at these sizes; MKL on the CPUs of earlier runs)" if linears else ""
+linear = (f", linear layers {', '.join(linears)} (oneDNN where auto takes it on x86-64, libtorch's own linear elsewhere)"
+          if linears else "")
 packed = sorted({r["packed_layers"] for r in infer if r["peer"] == "vitsharp" and r.get("dtype") == "fp32" and "packed_layers" in r})
 if packed and packed != [0]:  # from 2026-11-28 17:00Z bench packs the linear weights once, as classify and embed do
-    linear += f", weights packed once for oneDNN ({'/'.join(map(str, packed))} layers, fc1 with its GELU)"
+    linear += (f", weights packed once for oneDNN ({'/'.join(map(str, packed))} layers, output widths padded to a multiple of 192)"
+               if kernel_era else f", weights packed once for oneDNN ({'/'.join(map(str, packed))} layers, fc1 with its GELU)")
 p(f"* **VitSharp**: `vitsharp bench --weights W --json` (inference mode, {attention}{linear}, position table resampled once per grid);")
 p("* **PyTorch** 1.13 eager from Debian, fp32 matmuls through OpenBLAS (OpenMP build, `OPENBLAS_CORETYPE` set to the CPU family), `torch.inference_mode()`,")
 p("  position table resampled once for the size (as timm's `set_input_size`); torch 1.13 has no fused attention;")
@@ -92,7 +99,9 @@ p("* **ONNX Runtime** (C#, `Microsoft.ML.OnnxRuntime`) on PyTorch's ONNX export 
 control_linear = sorted({r["linear"] for r in infer if r["peer"] == "torchsharp-control" and "linear" in r})
 if control_linear == ["onednn-packed"]:
     p("* **control**: the same ViT written as one function over bare TorchSharp tensors (`bench/compare/Peers/ControlPeer.cs`),"
-      " with the kernels VitSharp's auto settings pick for a packed model (packed oneDNN linear layers, oneDNN's attention within its limit).")
+      " with the kernels VitSharp's auto settings pick for a packed model ("
+      + ("packed oneDNN linear layers, the attention auto picks)." if kernel_era
+         else "packed oneDNN linear layers, oneDNN's attention within its limit)."))
 else:
     p("* **control**: the same ViT written as one function over bare TorchSharp tensors (`bench/compare/Peers/ControlPeer.cs`)"
       + (f", its linear layers through {', '.join(control_linear)} as VitSharp's." if control_linear else "."))
@@ -152,7 +161,7 @@ if has_bf16 is False:
     p("## bf16")
     p()
     p("**Not measured on this machine**: its CPU has neither AVX-512-BF16 nor AMX, where libtorch has no fast bf16 kernels")
-    p("(a 2048×2048 bf16 matmul ran at about 0.1 GFLOP/s, against 150–180 in fp32). `run.sh` measures bf16 (the matmul")
+    p("(on an AVX2-only EPYC in November 2026 a 2048×2048 bf16 matmul ran at about 0.1 GFLOP/s). `run.sh` measures bf16 (the matmul")
     p("ceiling and `vitsharp bench --dtype bf16` at batch 8) wherever the CPU has them. The accuracy of bf16 inference")
     p("against fp32 is a test (`InferenceBenchmarkTests.Bfloat16_agrees_with_float32_on_the_fixtures`).")
     p()
@@ -175,6 +184,22 @@ if bf:
         p("Weights are converted once; LayerNorm, softmax and the rest run in bf16 as libtorch does them. Its top-1 agreement with")
     p("fp32 is a test on the fixtures (`InferenceBenchmarkTests.Bfloat16_agrees_with_float32_on_the_fixtures`) and on the shipped")
     p("Fashion-MNIST model over 256 test images at 28×28 and 56×56 (`..._on_the_shipped_model_and_real_images`, at least 99 %).")
+    p()
+checks = [r for r in infer if r["peer"] == "vitsharp" and "kernel_check_ms" in r and r.get("purpose") != "grid"]
+if checks:
+    p("## What VitSharp's kernel checks cost")
+    p()
+    p("Each fast kernel is checked against libtorch's reference on every new shape it meets, once per process")
+    p("(`docs/kernels.md`). `kernel_check_ms` is the time the first forward pass of a configuration spent in those checks")
+    p("(every `vitsharp bench` run is a new process, so each round paid it again); later passes pay nothing but a lookup.")
+    p()
+    p("| model | size | batch | dtype | first pass: checks, ms (median, lowest–highest) | one pass afterwards, ms (p50) |")
+    p("|---|---|---:|---|---:|---:|")
+    for key in dict.fromkeys((r["arch"], r["size"], r["batch"], r["dtype"]) for r in checks):
+        runs = [r for r in checks if (r["arch"], r["size"], r["batch"], r["dtype"]) == key]
+        cost = sorted(r["kernel_check_ms"] for r in runs)
+        mid = statistics.median(cost)
+        p(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {mid:.0f} ({cost[0]:.0f}–{cost[-1]:.0f}) | {statistics.median(r['p50_ms'] for r in runs):.0f} |")
     p()
 grid = [r for r in rows if r.get("purpose") == "grid"]
 

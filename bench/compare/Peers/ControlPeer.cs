@@ -14,9 +14,9 @@ namespace VitSharp.Bench.Peers;
 /// model must run at least 0.95 times as fast ("the library costs nothing"). It uses the kernels that VitSharp's
 /// <c>Auto</c> settings pick for a packed model (as <c>vitsharp bench</c> times it), by the same rules: linear layers
 /// from weights packed once for oneDNN (<see cref="OneDnnPackedLinear"/>, an odd number of rows on one more where
-/// <see cref="PackedLinearRowPadding"/> times that faster), attention by oneDNN where <see cref="KernelSelection"/>
-/// takes it (<see cref="OneDnnAttention"/>), libtorch's fused kernel elsewhere, each through the same checks against
-/// libtorch as VitSharp's. So the ratio measures the library's own cost, not a choice of kernel.
+/// <see cref="PackedLinearRowPadding"/> times that faster), the attention <see cref="KernelSelection"/> picks (libtorch's
+/// fused kernel for ViT-S/B; <see cref="OneDnnAttention"/> only if a selection ever takes it again), each through the
+/// same checks against libtorch as VitSharp's. So the ratio measures the library's own cost, not a choice of kernel.
 /// </summary>
 internal static class ControlPeer
 {
