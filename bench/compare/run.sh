@@ -25,6 +25,9 @@ echo "{\"peer\":\"machine\",\"bf16_instructions\":$(grep -qw -E 'avx512_bf16|amx
 # PyTorch's fp32 matmuls go through the system BLAS: OpenBLAS (OpenMP build), told the CPU family because 0.3.21 does
 # not recognise recent CPUs and falls back to SSE3 kernels (bench/README.md).
 OPENBLAS=/usr/lib/x86_64-linux-gnu/openblas-openmp
+# The training step times one 300-step epoch of the full Fashion-MNIST; with only the bundled 1000-image sample it would
+# time 7 steps and its parser would find nothing to read.
+[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "install dataset-fashion-mnist (apt-get install dataset-fashion-mnist) for the training benchmark" >&2; exit 1; }
 [ -e "$OPENBLAS/libblas.so.3" ] || { echo "install libopenblas0-openmp (apt-get install libopenblas0-openmp) for a fair PyTorch" >&2; exit 1; }
 if grep -qw avx512f /proc/cpuinfo; then CORETYPE=SkylakeX; else CORETYPE=Haswell; fi
 # Every peer gets the allocator settings that the vitsharp command sets in-process (src/VitSharp/Native/NativeHeap.cs):

@@ -12,6 +12,9 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 OUT="${OUT:-/tmp/train-throughput}"
 CONFIG="${CONFIG:-$ROOT/models/fmnist-hybrid-multires/model.json}"
 MODEL="$(basename "$(dirname "$CONFIG")")"
+# The training step times one 300-step epoch of the full Fashion-MNIST; with only the bundled 1000-image sample it would
+# time 7 steps and its parser would find nothing to read.
+[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "install dataset-fashion-mnist (apt-get install dataset-fashion-mnist) for the training benchmark" >&2; exit 1; }
 mkdir -p "$OUT"
 # Both sides keep freed tensor memory for reuse, as the vitsharp command does in-process (src/VitSharp/Native/NativeHeap.cs).
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864
