@@ -22,6 +22,7 @@ internal sealed class ImageRunOptions
     private readonly Option<long?> maxPixels = new("--max-pixels") { Description = $"refuse images with more pixels than this, before decoding them (default {ImageLimits.Default.MaxPixels:N0})" };
     private readonly Option<string> device = new("--device") { Description = "cpu or cuda (a CUDA build of libtorch must be referenced)", DefaultValueFactory = _ => "cpu" };
     private readonly Option<string> dtype = new("--dtype") { Description = CliInputs.DTypeHelp, DefaultValueFactory = _ => "fp32" };
+    private readonly Option<bool> followLinks = new("--follow-links") { Description = "in folders, follow symbolic links to other folders too (each folder is walked once, so a link back to a parent is harmless)" };
     private readonly CheckpointOptions checkpoint = new();
 
     public Option<bool> Json { get; } = new("--json") { Description = "one JSON object per line (JSON Lines) on stdout; no progress bar" };
@@ -30,7 +31,7 @@ internal sealed class ImageRunOptions
     {
         command.Options.Add(weights);
         command.Arguments.Add(images);
-        foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, Json, device, dtype }) command.Options.Add(option);
+        foreach (var option in new Option[] { preset, maxTokens, batch, maxPixels, followLinks, Json, device, dtype }) command.Options.Add(option);
         checkpoint.AddTo(command);
     }
 
@@ -39,7 +40,7 @@ internal sealed class ImageRunOptions
     /// <summary>The image files the arguments name, in order; refuses an empty list before the model is loaded.</summary>
     public IReadOnlyList<string> Files(ParseResult r)
     {
-        var files = ImageInputs.Expand(r.GetValue(images) ?? []);
+        var files = ImageInputs.Expand(r.GetValue(images) ?? [], r.GetValue(followLinks));
         if (files.Count == 0) throw new ArgumentException($"no image files found (extensions: {string.Join(' ', ImageFile.Extensions)})");
         return files;
     }

@@ -1,4 +1,5 @@
 using VitSharp.Imaging;
+using VitSharp.Inference;
 
 namespace VitSharp.Cli.Commands;
 
@@ -11,10 +12,7 @@ internal sealed record SweepImages(IReadOnlyList<string> Files, IReadOnlyList<in
     public static SweepImages Find(string folder, IReadOnlyList<string>? labels)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"image folder '{folder}' does not exist");
-        var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
-            .Where(f => ImageFile.Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var files = ImageInputs.Expand([folder]); // each real file once; links to folders are not followed
         if (files.Count == 0) throw new ArgumentException($"'{folder}' holds no image ({string.Join(", ", ImageFile.Extensions)})");
 
         var classFolders = Directory.GetDirectories(folder);

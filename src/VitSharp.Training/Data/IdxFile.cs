@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using VitSharp.IO;
 
 namespace VitSharp.Training.Data;
 
@@ -17,6 +18,7 @@ internal static class IdxFile
 
     public static (int[] Shape, byte[] Data) Read(string path, int dimensions)
     {
+        if (InputFile.Problem(path) is { } problem) throw new IdxFormatException(path, problem);
         if (!File.Exists(path)) throw new IdxFormatException(path, "the file does not exist");
         try
         {

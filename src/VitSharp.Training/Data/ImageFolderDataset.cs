@@ -1,3 +1,4 @@
+using VitSharp.IO;
 using VitSharp.Imaging;
 using VitSharp.Models;
 using static TorchSharp.torch;
@@ -28,8 +29,7 @@ public static class ImageFolderDataset
         if (classes.Length == 0) throw new ArgumentException($"image folder {root} has no class subfolders", nameof(root));
         var files = new List<(string Path, int Label)>();
         for (int label = 0; label < classes.Length; label++)
-            files.AddRange(Directory.EnumerateFiles(Path.Combine(root, classes[label]), "*", SearchOption.AllDirectories)
-                .Where(IsImage).Order(StringComparer.Ordinal).Select(path => (path, label)));
+            files.AddRange(DirectoryWalk.Files(Path.Combine(root, classes[label]), IsImage).Select(path => (path, label)));
 
         // Mean 0, std 1 turn the preset's normalisation into plain ToTensor, so values are exactly byte / 255.
         var preprocessing = ImagePreprocessing.ForModel("resize", new VitConfig { ImgSize = new(height, width), PatchSize = 1, InChans = channels })

@@ -72,7 +72,7 @@ public sealed record ArchitectureHints
     {
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject root
+            return JsonNode.Parse(IO.InputFile.ReadAllText(path)) is JsonObject root
                 && (root["model_type"]?.GetValue<string>() == "vit" || root.ContainsKey("architecture") || VitConfigKeys.Any(root.ContainsKey));
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException)
@@ -87,7 +87,7 @@ public sealed record ArchitectureHints
     {
         try
         {
-            return FromJson(File.ReadAllText(path)) with { Source = path };
+            return FromJson(IO.InputFile.ReadAllText(path)) with { Source = path };
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or ArgumentException)
         {

@@ -17,6 +17,7 @@ public static class CheckpointFile
     public static string Resolve(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!Directory.Exists(path)) InputFile.RequireRegular(path); // a FIFO would block the sniffing read forever
         if (File.Exists(path)) return path;
         if (Directory.Exists(path))
             return FolderCandidates.Select(c => Path.Combine(path, c)).FirstOrDefault(File.Exists)
@@ -29,6 +30,7 @@ public static class CheckpointFile
     public static ICheckpointSource Open(string path)
     {
         string file = Resolve(path);
+        InputFile.RequireRegular(file); // a hub folder's model.safetensors too
         return Sniff(file) switch
         {
             Format.SafeTensors => SafeTensors.Read(file),

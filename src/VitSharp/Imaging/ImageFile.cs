@@ -18,6 +18,8 @@ public static class ImageFile
     {
         ArgumentNullException.ThrowIfNull(path);
         limits ??= ImageLimits.Default;
+        // Before anything opens it: a FIFO would block here forever, a device never end.
+        if (IO.InputFile.Problem(path) is { } problem) throw new ImageLoadException(path, problem);
         FileInfo info = new(path);
         if (!info.Exists) throw new ImageLoadException(path, "the file does not exist");
         if (info.Length > limits.MaxFileBytes)

@@ -68,7 +68,7 @@ public sealed class ClassLabels
     /// <exception cref="FormatException">The file is neither form.</exception>
     public static IReadOnlyList<string> ReadFile(string path)
     {
-        string text = File.ReadAllText(path);
+        string text = IO.InputFile.ReadAllText(path);
         if (text.TrimStart().StartsWith('['))
         {
             try

@@ -16,7 +16,7 @@ public static class VitConfigJson
     {
         try
         {
-            return Parse(File.ReadAllText(path), new VitConfig());
+            return Parse(IO.InputFile.ReadAllText(path), new VitConfig());
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
