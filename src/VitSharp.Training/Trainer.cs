@@ -111,7 +111,10 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public void Run(bool resume = false, CancellationToken cancel = default)
     {
+        // Resuming a folder that is not there must not leave an empty one behind.
+        if (resume && !Directory.Exists(outDir)) throw new DirectoryNotFoundException($"'{outDir}' does not exist: nothing to resume");
         Directory.CreateDirectory(outDir);
+        using var folderLock = RunFolderLock.Acquire(outDir);
         if (resume) Resume();
         else if (TrainingCheckpoint.Exists(outDir))
             throw new InvalidOperationException($"'{outDir}' already holds a training checkpoint; resume it, or choose another output folder");
@@ -148,6 +151,7 @@ public sealed class Trainer : IDisposable
             lastCheckpoint.Restart();
         }
         Export();
+        folderLock.RemoveLeftovers();
     }
 
     /// <summary>One optimizer step on one batch; returns the batch's loss.</summary>
