@@ -107,12 +107,31 @@ internal static class AttentionCommand
                 files.Add(("attention.safetensors", path => SafeTensors.Write(path, tensors)));
             }
 
+            // No picture may land on the image or checkpoint it was made from (attention d/image.png --out d).
+            string outFolder = r.GetValue(outDir)!;
+            foreach (string name in pngs.Select(p => p.Name).Concat(files.Select(f => f.Name)))
+                CliInputs.RequireNotAnInput(Path.Combine(outFolder, name), imagePath, r.GetValue(weights));
             // Everything is computed before the first file is written; each file then appears whole or not at all.
-            string folder = Directory.CreateDirectory(r.GetValue(outDir)!).FullName;
+            bool newFolder = !Directory.Exists(outFolder);
+            string folder = Directory.CreateDirectory(outFolder).FullName;
+            var created = new List<string>();
+            void Track(string path, Action<string> write)
+            {
+                bool existed = File.Exists(path);
+                write(path);
+                if (!existed) created.Add(path);
+            }
             try
             {
-                foreach (var (name, picture) in pngs) OutputFile.WritePng(picture, Path.Combine(folder, name));
-                foreach (var (name, write) in files) write(Path.Combine(folder, name));
+                foreach (var (name, picture) in pngs) Track(Path.Combine(folder, name), path => OutputFile.WritePng(picture, path));
+                foreach (var (name, write) in files) Track(Path.Combine(folder, name), write);
+            }
+            catch
+            {
+                // A set cut short (a full disk) is no set: what this run added goes again, and so does a folder it made.
+                foreach (string path in created) TryDelete(path);
+                if (newFolder && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
+                throw;
             }
             finally
             {
@@ -141,6 +160,18 @@ internal static class AttentionCommand
         {
             using var tint = HeatMap.Render(new float[,] { { 1 } }, image.Width, image.Height, colormap, range: new ValueRange(0, 1));
             return Overlay.Blend(image, tint, alpha, kept);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The write's own error is the one to report.
         }
     }
 }

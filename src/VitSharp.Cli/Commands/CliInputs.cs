@@ -20,6 +20,29 @@ internal static class CliInputs
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"output folder '{folder}' does not exist");
     }
 
+    /// <summary>
+    /// Refuses an output that is one of the command's inputs: the same file under any name or link (by device and
+    /// inode), so that no command writes over what it reads. Null inputs (options not given) are skipped.
+    /// </summary>
+    public static void RequireNotAnInput(string output, params string?[] inputs)
+    {
+        var target = VitSharp.IO.FileStatus.Of(output);
+        string full = Path.GetFullPath(output);
+        foreach (string? input in inputs)
+        {
+            if (input is null) continue;
+            if (target.SameAs(VitSharp.IO.FileStatus.Of(input)) || full == Path.GetFullPath(input))
+                throw new ArgumentException($"the output '{output}' is also an input ('{input}'); choose another output");
+        }
+    }
+
+    /// <summary>Refuses an output file whose extension is not the format the command writes.</summary>
+    public static void RequireExtension(string output, string extension, string what)
+    {
+        if (!output.EndsWith(extension, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--out '{output}' must end in {extension}: {what}");
+    }
+
     /// <summary>One tensor of a safetensors file; the error lists the keys that are there.</summary>
     public static Tensor ReadTensor(string path, string key)
     {

@@ -18,9 +18,10 @@ internal static class ConvertCommand
         var to = new Option<string>("--to") { Description = "target naming; timm is VitSharp's own", DefaultValueFactory = _ => "timm" };
         to.AcceptOnlyFromAmong("timm");
         var dtype = new Option<string>("--dtype") { Description = "stored dtype: f32, f16, bf16 (default: keep the file's)" };
+        var force = new Option<bool>("--force") { Description = "allow OUT to be IN: convert in place (the checkpoint is read whole first, and the new file replaces it only when complete)" };
         dtype.AcceptOnlyFromAmong("f32", "f16", "bf16");
         var checkpoint = new CheckpointOptions();
-        var command = new Command("convert", "Convert a checkpoint of any family and format to timm-named safetensors and a JSON config.") { input, outPath, to, dtype };
+        var command = new Command("convert", "Convert a checkpoint of any family and format to timm-named safetensors and a JSON config.") { input, outPath, to, dtype, force };
         checkpoint.AddTo(command);
         command.SetAction(r =>
         {
@@ -29,6 +30,7 @@ internal static class ConvertCommand
             if (!target.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"OUT must be a .safetensors file, not '{target}'");
             CliInputs.RequireOutputFolder(target);
+            if (!r.GetValue(force)) CliInputs.RequireNotAnInput(target, r.GetValue(input), Path.ChangeExtension(r.GetValue(input)!, ".json"));
             using var loaded = CheckpointLoader.Load(r.GetValue(input)!, checkpoint.Read(r));
             if (!loaded.Report.IsClean) output.WriteLine($"warning: {loaded.Report.Describe()}");
             foreach (string change in loaded.Adaptations) output.WriteLine($"note: {change}");

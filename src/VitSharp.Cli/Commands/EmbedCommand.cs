@@ -27,6 +27,8 @@ internal static class EmbedCommand
             CliInputs.RequireOutputFolder(path);
             bool json = r.GetValue(run.Json);
             var files = run.Files(r);
+            CliInputs.RequireNotAnInput(path, [.. files, run.Weights(r)]);
+            if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) CliInputs.RequireNotAnInput(EmbeddingFile.FilesSidecar(path), [.. files, run.Weights(r)]);
             var batch = run.Batch(r);
 
             CliApp.RequireTorch();

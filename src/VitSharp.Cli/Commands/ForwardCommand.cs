@@ -26,7 +26,10 @@ internal static class ForwardCommand
         command.SetAction(r =>
         {
             CliApp.RequireTorch();
-            CliInputs.RequireOutputFolder(r.GetValue(outPath)!);
+            string target = r.GetValue(outPath)!;
+            CliInputs.RequireExtension(target, ".safetensors", "the outputs are written as safetensors");
+            CliInputs.RequireOutputFolder(target);
+            CliInputs.RequireNotAnInput(target, r.GetValue(input), r.GetValue(weights));
             var options = checkpoint.Read(r) with { Device = new Device(r.GetValue(device)!) };
             var batch = CliInputs.ReadTensor(r.GetValue(input)!, r.GetValue(inputKey)!);
             if (batch.ndim != 4) throw new ArgumentException($"input '{r.GetValue(inputKey)}' has shape {CliInputs.Shape(batch)}; expected [B, C, H, W]");

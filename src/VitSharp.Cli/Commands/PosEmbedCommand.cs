@@ -29,6 +29,8 @@ internal static class PosEmbedCommand
         resample.SetAction(r =>
         {
             CliApp.RequireTorch();
+            CliInputs.RequireExtension(r.GetValue(outPath)!, ".safetensors", "the table is written as safetensors");
+            CliInputs.RequireNotAnInput(r.GetValue(outPath)!, r.GetValue(input));
             var how = Semantics(r.GetValue(style)!, r.GetValue(mode), r.GetValue(antialias));
             var (newGrid, imageSize) = Target(r.GetValue(grid), r.GetValue(image), r.GetValue(patch));
             int prefixTokens = r.GetValue(prefix);

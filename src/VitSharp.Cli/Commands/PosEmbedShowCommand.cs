@@ -50,7 +50,9 @@ internal static class PosEmbedShowCommand
             if (r.GetValue(weights) is not null && r.GetValue(input) is not null) throw new ArgumentException("give one of --weights CHECKPOINT or --in TABLE.safetensors, not both");
             if (r.GetValue(cell) is < 1) throw new ArgumentException($"--cell must be positive, got {r.GetValue(cell)}");
             string target = r.GetValue(outPath)!;
+            CliInputs.RequireExtension(target, ".png", "the picture is a PNG");
             CliInputs.RequireOutputFolder(target);
+            CliInputs.RequireNotAnInput(target, r.GetValue(weights), r.GetValue(input));
             var map = Colormap.FromName(r.GetValue(colormap)!);
             GridSize? requested = r.GetValue(grid) is { } g ? GridSize.Parse(g) : null;
             PosEmbedResampling? chosen = r.GetValue(style) is { } s ? PosEmbedResampling.FromName(s) : null;

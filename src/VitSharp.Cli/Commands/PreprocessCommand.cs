@@ -36,7 +36,9 @@ internal static class PreprocessCommand
         {
             CliApp.RequireTorch();
             string path = r.GetValue(image)!, target = r.GetValue(outPath)!;
+            CliInputs.RequireExtension(target, ".safetensors", "the input tensor is written as safetensors");
             CliInputs.RequireOutputFolder(target);
+            CliInputs.RequireNotAnInput(target, path, r.GetValue(config));
             var model = ModelConfig(r.GetValue(arch), r.GetValue(config));
             model = model with
             {
