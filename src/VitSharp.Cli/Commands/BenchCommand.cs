@@ -61,7 +61,7 @@ internal static class BenchCommand
             CliApp.RequireTorch();
             if (r.GetValue(threads) is { } n)
             {
-                if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
+                SizeLimits.CheckThreads(n, "--threads");
                 set_num_threads(n);
             }
             var dev = new Device(r.GetValue(device)!);

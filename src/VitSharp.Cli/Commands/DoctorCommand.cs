@@ -31,7 +31,7 @@ internal static class DoctorCommand
             CliApp.RequireTorch();
             if (r.GetValue(threads) is { } n)
             {
-                if (n < 1 || n > Environment.ProcessorCount * 4) throw new ArgumentException($"--threads must be between 1 and {Environment.ProcessorCount * 4}, not {n}");
+                SizeLimits.CheckThreads(n, "--threads");
                 set_num_threads(n);
             }
             var size = r.GetValue(quick) ? SweepSize.Quick : SweepSize.Full;

@@ -101,7 +101,7 @@ internal static class TrainCommand
             if (options.Precision == Precision.Bf16) CliInputs.WarnIfSlowBf16(error, TorchSharp.torch.ScalarType.BFloat16);
             if (r.GetValue(threads) is { } n)
             {
-                if (n < 1) throw new ArgumentException($"--threads must be at least 1, got {n}");
+                SizeLimits.CheckThreads(n, "--threads");
                 TorchSharp.torch.set_num_threads(n);
             }
 
@@ -166,6 +166,7 @@ internal static class TrainCommand
                 Std = std,
             };
             int workerCount = r.GetValue(workers);
+            SizeLimits.CheckThreads(workerCount, "--workers", min: 0);
             var trainLoader = new DataLoader(trainSet, batchSize, shuffle: true, options.Seed, augment, dropLast: true, workers: workerCount);
             var testLoader = new DataLoader(testSet, batchSize, shuffle: false, options.Seed, new AugmentOptions { OutputSize = outputSize, Mean = mean, Std = std }, workers: workerCount);
             if (trainLoader.BatchesPerEpoch == 0)

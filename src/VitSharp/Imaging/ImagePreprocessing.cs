@@ -58,6 +58,11 @@ public sealed record ImagePreprocessing
         if (maxTokens is not null && preset != "native")
             throw new ArgumentException($"a token budget applies to the 'native' preset only, not '{preset}'");
         if (maxTokens is < 1) throw new ArgumentException($"the token budget must be positive, got {maxTokens}");
+        if (maxTokens > SizeLimits.MaxTokens)
+            throw new ArgumentException($"the token budget {maxTokens:N0} is more than the limit of {SizeLimits.MaxTokens:N0} patches (set {SizeLimits.MaxTokensVariable} to raise it)");
+        long pixels = (long)config.ImgSize.Height * config.ImgSize.Width;
+        if (pixels > ImageLimits.Default.MaxPixels)
+            throw new ArgumentException($"image size {config.ImgSize} is {pixels:N0} pixels, more than the limit of {ImageLimits.Default.MaxPixels:N0}");
         int w = config.ImgSize.Width, h = config.ImgSize.Height, side = Math.Max(w, h);
         int c = config.InChans;
         return preset switch

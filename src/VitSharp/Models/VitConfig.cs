@@ -106,6 +106,7 @@ public sealed record VitConfig
         Require(PatchSize > 0, $"patch_size must be positive, got {PatchSize}");
         Require(ImgSize.Height >= PatchSize && ImgSize.Width >= PatchSize, $"img_size {ImgSize} is smaller than one patch of {PatchSize}");
         Require(ImgSize.Height % PatchSize == 0 && ImgSize.Width % PatchSize == 0, $"img_size {ImgSize} is not divisible by patch_size {PatchSize}");
+        SizeLimits.CheckGrid(new GridSize(ImgSize.Height / PatchSize, ImgSize.Width / PatchSize), $"img_size {ImgSize} with patch_size {PatchSize}");
         Require(InChans > 0, $"in_chans must be positive, got {InChans}");
         Require(NumClasses >= 0, $"num_classes must be >= 0, got {NumClasses}");
         Require(EmbedDim > 0 && Depth > 0 && NumHeads > 0, "embed_dim, depth and num_heads must be positive");

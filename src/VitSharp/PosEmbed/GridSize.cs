@@ -18,7 +18,10 @@ public readonly record struct GridSize(int Height, int Width)
         if (parts.Length is < 1 or > 2 || parts.Any(p => !int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v <= 0))
             throw new FormatException($"'{text}' is not a size: expected HxW (e.g. 224x320) or one positive number");
         int h = int.Parse(parts[0], CultureInfo.InvariantCulture);
-        return new GridSize(h, parts.Length == 2 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : h);
+        var size = new GridSize(h, parts.Length == 2 ? int.Parse(parts[1], CultureInfo.InvariantCulture) : h);
+        if (size.Height > SizeLimits.MaxSide || size.Width > SizeLimits.MaxSide)
+            throw new FormatException($"'{text}' is not a size VitSharp can use: each side must be at most {SizeLimits.MaxSide:N0}");
+        return size;
     }
 
     public override string ToString() => $"{Height}x{Width}";

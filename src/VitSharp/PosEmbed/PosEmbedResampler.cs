@@ -25,6 +25,8 @@ public static class PosEmbedResampler
         if (prefixTokens < 0) throw new ArgumentOutOfRangeException(nameof(prefixTokens));
         if (newGrid.Height <= 0 || newGrid.Width <= 0)
             throw new ArgumentException($"target grid {newGrid} is empty");
+        SizeLimits.CheckGrid(newGrid, "the target grid");
+        SizeLimits.CheckAllocation((prefixTokens + (long)newGrid.Height * newGrid.Width) * posEmbed.shape[2], 4, $"a {newGrid} position table");
         long tokens = posEmbed.shape[1];
         if (tokens != prefixTokens + oldGrid.Count)
             throw new ArgumentException($"position embedding has {tokens} tokens, but {prefixTokens} prefix tokens + a {oldGrid} grid need {prefixTokens + oldGrid.Count}");
