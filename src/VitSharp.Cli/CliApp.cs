@@ -73,6 +73,9 @@ public static class CliApp
     {
         while (e is AggregateException or System.Reflection.TargetInvocationException or TypeInitializationException && e.InnerException is not null)
             e = e.InnerException!;
+        // .NET reports a write to a closed standard output (>&-) as "Access to the path is denied."
+        if (e is UnauthorizedAccessException or IOException && e.StackTrace?.Contains("System.ConsolePal", StringComparison.Ordinal) == true)
+            return "cannot write to standard output (is it closed?)";
         return OneLine(e.Message);
     }
 

@@ -10,6 +10,7 @@ internal static class CliInputs
 {
     public static void RequireFile(string path, string what)
     {
+        if (Directory.Exists(path)) throw new ArgumentException($"{what} '{path}' is a folder; give one file");
         if (!File.Exists(path)) throw new FileNotFoundException($"{what} '{path}' does not exist");
     }
 

@@ -41,6 +41,8 @@ internal static class PosEmbedCommand
             var table = CliInputs.ReadTensor(r.GetValue(input)!, tableKey);
             if (table.ndim != 3 || table.shape[0] != 1)
                 throw new ArgumentException($"'{tableKey}' has shape {CliInputs.Shape(table)}; a position embedding is [1, tokens, dim]");
+            if (prefixTokens < 0 || prefixTokens >= table.shape[1])
+                throw new ArgumentException($"--prefix-tokens {prefixTokens} leaves no patch tokens in a table of {table.shape[1]} rows");
             var oldGrid = r.GetValue(from) is { } f ? GridSize.Parse(f) : SquareGrid(table.shape[1] - prefixTokens);
 
             var result = PosEmbedResampler.Resample(table, oldGrid, newGrid, prefixTokens, how, imageSize);

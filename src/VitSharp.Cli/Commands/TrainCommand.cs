@@ -105,6 +105,9 @@ internal static class TrainCommand
                 TorchSharp.torch.set_num_threads(n);
             }
 
+            if (r.GetValue(smoothing) is not (>= 0 and < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {r.GetValue(smoothing)}");
+            if (r.GetValue(mixup) < 0) throw new ArgumentException($"--mixup must be at least 0, got {r.GetValue(mixup)}");
+            if (r.GetValue(cutmix) < 0) throw new ArgumentException($"--cutmix must be at least 0, got {r.GetValue(cutmix)}");
             // The architecture first: its image size decides how big the folder images are loaded.
             VitConfig? configFromFile = r.GetValue(config) is { } configPath ? ReadConfig(configPath) : null;
             VitConfig? registered = r.GetValue(arch) is { } name ? VitRegistry.Get(name) : null;

@@ -32,12 +32,12 @@ public abstract class PatchEmbedding : nn.Module<Tensor, Tensor>
             SizeLimits.CheckGrid(padded, $"input size {image}");
             return padded;
         }
+        if (image.Height < PatchSize || image.Width < PatchSize)
+            throw new ArgumentException($"input size {image} is smaller than one {PatchSize}x{PatchSize} patch");
         if (image.Height % PatchSize != 0 || image.Width % PatchSize != 0)
             throw new ArgumentException(
                 $"input size {image} is not divisible by the patch size {PatchSize}; resize or crop it to a multiple of {PatchSize} " +
                 $"(e.g. {image.Height / PatchSize * PatchSize}x{image.Width / PatchSize * PatchSize}), or enable dynamic padding");
-        if (image.Height < PatchSize || image.Width < PatchSize)
-            throw new ArgumentException($"input size {image} is smaller than one {PatchSize}x{PatchSize} patch");
         var grid = new GridSize(image.Height / PatchSize, image.Width / PatchSize);
         SizeLimits.CheckGrid(grid, $"input size {image}");
         return grid;
