@@ -77,7 +77,7 @@ public static partial class TorchRuntime
         if (toWeaken.Count == 0)
             throw new TorchNativeLoadException($"TorchSharp's native library does not load ({FirstLine(loadError)}) and the cause is not one VitSharp can fix. {LibTorchSharpCompat.InstallAdvice}");
 
-        string patched = WritePrivateCopy(shipped, toWeaken);
+        var (patched, temporary) = WritePrivateCopy(shipped, toWeaken);
         nint handle;
         try
         {
@@ -94,6 +94,9 @@ public static partial class TorchRuntime
             throw new TorchNativeLoadException($"The patched copy of TorchSharp's native library ({patched}) does not load either: {FirstLine(e.Message)}. {LibTorchSharpCompat.InstallAdvice}", e);
         }
         PatchedLibraryPath = patched;
+        // A private folder (no writable cache) goes again at once: the loaded mapping outlives the file on Linux, and
+        // later loads by name find the library by its soname. Otherwise every run would leave a 2 MB folder in /tmp.
+        if (temporary) RemoveFolder(Path.GetDirectoryName(patched)!);
         RouteTorchSharpTo(handle);
     }
 
@@ -117,18 +120,30 @@ public static partial class TorchRuntime
     /// The patched copy, in a per-user cache folder keyed by the original's hash; written atomically and reused
     /// only when its bytes are exactly the patched bytes. Without a writable cache it goes to a fresh private folder.
     /// </summary>
-    private static string WritePrivateCopy(byte[] bytes, IReadOnlyList<ElfVersionNeed> toWeaken)
+    private static (string Path, bool Temporary) WritePrivateCopy(byte[] bytes, IReadOnlyList<ElfVersionNeed> toWeaken)
     {
         byte[] patched = LibTorchSharpCompat.Weaken(bytes, toWeaken);
         string key = Convert.ToHexStringLower(SHA256.HashData(bytes))[..16];
         try
         {
-            return WriteInto(Directory.CreateDirectory(Path.Combine(CacheRoot(), "native", key)).FullName, patched);
+            return (WriteInto(Directory.CreateDirectory(Path.Combine(CacheRoot(), "native", key)).FullName, patched), false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Read-only home or cache: a folder of mode 0700 for this process only.
-            return WriteInto(Directory.CreateTempSubdirectory("vitsharp-native-").FullName, patched);
+            // Read-only home or cache: a folder of mode 0700 for this process only, removed once the library is loaded.
+            return (WriteInto(Directory.CreateTempSubdirectory("vitsharp-native-").FullName, patched), true);
+        }
+    }
+
+    private static void RemoveFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a leftover is waste, not a failure of the load.
         }
     }
 

@@ -86,4 +86,36 @@ public class LibTorchSharpCompatTests
         var system = SystemLibStdCxx();
         return system.Defined.Contains(version) ? ElfSymbolVersions.WithDefined(system.Defined.Where(d => d != version)) : system;
     }
+
+    [Fact]
+    public void Without_a_writable_cache_the_private_copy_is_removed_once_loaded()
+    {
+        string temp = Directory.CreateTempSubdirectory("vitsharp-tmpdir-").FullName;
+        try
+        {
+            string home = Path.Combine(temp, "home-is-a-file");
+            File.WriteAllText(home, "");
+            string output = Path.Combine(temp, "out.safetensors");
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "VitSharp.Cli.dll"), "forward", "--weights", Fixtures.Path_("models", "vit_timm_p8.weights.safetensors"),
+                 "--config", Fixtures.Path_("models", "vit_timm_p8.json"), "--input", Fixtures.Path_("models", "vit_timm_p8.io.safetensors"),
+                 "--input-key", "input.32x32", "--out", output])
+            { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            start.Environment["HOME"] = home;
+            start.Environment["XDG_CACHE_HOME"] = "";
+            start.Environment["VITSHARP_NATIVE_CACHE"] = "";
+            start.Environment["TMPDIR"] = temp;
+            using var process = System.Diagnostics.Process.Start(start)!;
+            string err = process.StandardError.ReadToEnd();
+            process.StandardOutput.ReadToEnd();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "forward did not finish");
+            Assert.True(process.ExitCode == 0, err);
+            Assert.True(File.Exists(output));
+            Assert.Empty(Directory.GetDirectories(temp, "vitsharp-native-*"));
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
 }
