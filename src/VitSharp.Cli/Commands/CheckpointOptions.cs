@@ -48,7 +48,6 @@ internal sealed class CheckpointOptions
             CliInputs.RequireFile(path, "config file");
             hints = ArchitectureHints.FromFile(path);
         }
-        if (r.GetValue(numHeads) is { } heads) hints = (hints ?? ArchitectureHints.None) with { NumHeads = heads };
 
         GridSize? size = r.GetValue(imgSize) is { } text ? GridSize.Parse(text) : null;
         int? patch = r.GetValue(patchSize);
@@ -57,6 +56,7 @@ internal sealed class CheckpointOptions
         return new CheckpointLoadOptions
         {
             Hints = hints,
+            NumHeads = r.GetValue(numHeads),
             Wrapper = r.GetValue(key),
             Family = r.GetValue(family) is { } f ? CheckpointFamilies.Parse(f) : null,
             Strict = !r.GetValue(nonStrict),

@@ -17,6 +17,9 @@ public sealed record CheckpointLoadOptions
     /// <summary>Config values the tensors cannot give; null reads <c>NAME.json</c> or <c>config.json</c> beside the file.</summary>
     public ArchitectureHints? Hints { get; init; }
 
+    /// <summary>Attention heads, on top of whatever config is used (the one given, in the file's metadata or beside it): it replaces only the head count.</summary>
+    public int? NumHeads { get; init; }
+
     /// <summary>
     /// Changes to the inferred architecture: another image size (the position table is resampled on load), another
     /// patch size (the kernel is resampled, FlexiViT-style), another number of classes (a new head), heads or eps.

@@ -71,6 +71,7 @@ public static class CheckpointLoader
             var family = options.Family ?? FamilyDetector.Detect(selection, source.Format);
             var mapped = FamilyDetector.Map(family, selection.Tensors);
             var hints = options.Hints ?? HintsFromMetadata(source) ?? ArchitectureHints.FindBeside(CheckpointFile.Resolve(path));
+            if (options.NumHeads is { } heads) hints = hints with { NumHeads = heads };
             var inferred = ArchitectureInference.Infer(mapped.Tensors, family, hints);
             var summary = new CheckpointSummary(
                 source.SourceName, source.Format, family, selection.Wrapper, selection.StrippedPrefixes,

@@ -38,4 +38,14 @@ public sealed class ErrorMessageTests : IDisposable
 
         Assert.Contains($"image '{work}' is a folder; give one file", Refused(Run("attention", work, "--out", Path.Combine(work, "a"))));
     }
+
+    [Fact]
+    public void Num_heads_replaces_only_the_head_count_of_the_config_beside_the_checkpoint()
+    {
+        string image = VitSharp.Tests.Inference.TestImages.Png(work, "x.png", 64, 48, 1);
+        var (code, stdout, err) = Run("classify", image, "--num-heads", "4", "--top-k", "1"); // the shipped model has 4
+        Assert.True(code == 0, err);
+        Assert.Contains("%", stdout);
+        Assert.Contains("embed_dim 64 is not divisible by num_heads 3", Refused(Run("classify", image, "--num-heads", "3")));
+    }
 }
