@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
+using VitSharp.IO;
 
 namespace VitSharp.Training;
 
@@ -9,7 +9,7 @@ namespace VitSharp.Training;
 /// operating system when the process ends however it ends, so a killed run never leaves a stale lock. The holder's
 /// process id is written beside it (<see cref="HolderFileName"/>) for the message the next trainer gives.
 /// </summary>
-public sealed partial class RunFolderLock : IDisposable
+public sealed class RunFolderLock : IDisposable
 {
     /// <summary>The locked file inside the run folder.</summary>
     public const string FileName = ".vitsharp-train.lock";
@@ -54,19 +54,9 @@ public sealed partial class RunFolderLock : IDisposable
     public int RemoveLeftovers()
     {
         int removed = 0;
+        // A file that cannot be deleted is left for the next run: a leftover is waste, not a danger.
         foreach (string file in Directory.EnumerateFiles(folder, ".*.tmp"))
-        {
-            if (!TemporaryName().IsMatch(Path.GetFileName(file))) continue;
-            try
-            {
-                File.Delete(file);
-                removed++;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Left for the next run: a leftover is waste, not a danger.
-            }
-        }
+            if (AtomicFile.IsTemporaryName(Path.GetFileName(file)) && AtomicFile.TryDelete(file)) removed++;
         return removed;
     }
 
@@ -85,17 +75,7 @@ public sealed partial class RunFolderLock : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            File.Delete(Path.Combine(folder, HolderFileName));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        AtomicFile.TryDelete(Path.Combine(folder, HolderFileName));
         stream.Dispose();
     }
-
-    // AtomicFile's temporary names: "." + file name + "." + 32 hex digits + ".tmp".
-    [GeneratedRegex("^\\..+\\.[0-9a-f]{32}\\.tmp$")]
-    private static partial Regex TemporaryName();
 }

@@ -21,13 +21,17 @@ public static class SizeLimits
     /// <summary>Largest side accepted when parsing a size, far above any real one, so that products stay in range.</summary>
     public const int MaxSide = 1 << 20;
 
-    /// <summary>Throws when <paramref name="grid"/> has more patches than <see cref="MaxTokens"/>.</summary>
-    public static void CheckGrid(GridSize grid, string what)
+    /// <summary>
+    /// Throws when <paramref name="grid"/> has more patches than <see cref="MaxTokens"/>; the message names
+    /// <paramref name="what"/>, followed by <paramref name="size"/> when given (formatted only on failure, since every
+    /// forward pass checks its input's grid).
+    /// </summary>
+    public static void CheckGrid(GridSize grid, string what, GridSize? size = null)
     {
         long tokens = (long)grid.Height * grid.Width;
         if (tokens > MaxTokens)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{what} is a {grid.Height}x{grid.Width} grid of {tokens:N0} patches, more than the limit of {MaxTokens:N0} (set {MaxTokensVariable} to raise it)"));
+                $"{(size is { } s ? $"{what} {s}" : what)} is a {grid.Height}x{grid.Width} grid of {tokens:N0} patches, more than the limit of {MaxTokens:N0} (set {MaxTokensVariable} to raise it)"));
     }
 
     /// <summary>Throws when a tensor of <paramref name="elements"/> values of <paramref name="bytesPerElement"/> bytes would not fit in the memory this process may use.</summary>

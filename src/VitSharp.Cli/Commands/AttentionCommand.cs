@@ -129,7 +129,7 @@ internal static class AttentionCommand
             catch
             {
                 // A set cut short (a full disk) is no set: what this run added goes again, and so does a folder it made.
-                foreach (string path in created) TryDelete(path);
+                foreach (string path in created) AtomicFile.TryDelete(path);
                 if (newFolder && !Directory.EnumerateFileSystemEntries(folder).Any()) Directory.Delete(folder);
                 throw;
             }
@@ -160,18 +160,6 @@ internal static class AttentionCommand
         {
             using var tint = HeatMap.Render(new float[,] { { 1 } }, image.Width, image.Height, colormap, range: new ValueRange(0, 1));
             return Overlay.Blend(image, tint, alpha, kept);
-        }
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The write's own error is the one to report.
         }
     }
 }

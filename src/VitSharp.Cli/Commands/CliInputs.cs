@@ -28,11 +28,13 @@ internal static class CliInputs
     public static void RequireNotAnInput(string output, params string?[] inputs)
     {
         var target = VitSharp.IO.FileStatus.Of(output);
+        // An output that does not exist yet is no existing input's file: only its path can match (embed names a million inputs).
+        bool exists = target.Kind != VitSharp.IO.FileKind.Missing;
         string full = Path.GetFullPath(output);
         foreach (string? input in inputs)
         {
             if (input is null) continue;
-            if (target.SameAs(VitSharp.IO.FileStatus.Of(input)) || full == Path.GetFullPath(input))
+            if (full == Path.GetFullPath(input) || (exists && target.SameAs(VitSharp.IO.FileStatus.Of(input))))
                 throw new ArgumentException($"the output '{output}' is also an input ('{input}'); choose another output");
         }
     }

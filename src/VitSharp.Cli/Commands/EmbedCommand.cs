@@ -27,8 +27,9 @@ internal static class EmbedCommand
             CliInputs.RequireOutputFolder(path);
             bool json = r.GetValue(run.Json);
             var files = run.Files(r);
-            CliInputs.RequireNotAnInput(path, [.. files, run.Weights(r)]);
-            if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) CliInputs.RequireNotAnInput(EmbeddingFile.FilesSidecar(path), [.. files, run.Weights(r)]);
+            string?[] inputs = [.. files, run.Weights(r)];
+            CliInputs.RequireNotAnInput(path, inputs);
+            if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) CliInputs.RequireNotAnInput(EmbeddingFile.FilesSidecar(path), inputs);
             var batch = run.Batch(r);
 
             CliApp.RequireTorch();

@@ -17,12 +17,12 @@ public static class CheckpointFile
     public static string Resolve(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!Directory.Exists(path)) InputFile.RequireRegular(path); // a FIFO would block the sniffing read forever
-        if (File.Exists(path)) return path;
-        if (Directory.Exists(path))
-            return FolderCandidates.Select(c => Path.Combine(path, c)).FirstOrDefault(File.Exists)
-                ?? throw new FileNotFoundException($"folder '{path}' has no checkpoint ({string.Join(", ", FolderCandidates)})");
-        throw new FileNotFoundException($"checkpoint '{path}' does not exist");
+        string file = !Directory.Exists(path) ? path
+            : FolderCandidates.Select(c => Path.Combine(path, c)).FirstOrDefault(File.Exists)
+              ?? throw new FileNotFoundException($"folder '{path}' has no checkpoint ({string.Join(", ", FolderCandidates)})");
+        InputFile.RequireRegular(file); // a FIFO (a hub folder's model.safetensors too) would block the sniffing read forever
+        if (!File.Exists(file)) throw new FileNotFoundException($"checkpoint '{path}' does not exist");
+        return file;
     }
 
     /// <summary>Opens the checkpoint at <paramref name="path"/> (a file or a hub folder). Only headers are read.</summary>
@@ -30,7 +30,6 @@ public static class CheckpointFile
     public static ICheckpointSource Open(string path)
     {
         string file = Resolve(path);
-        InputFile.RequireRegular(file); // a hub folder's model.safetensors too
         return Sniff(file) switch
         {
             Format.SafeTensors => SafeTensors.Read(file),

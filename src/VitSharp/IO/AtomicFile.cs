@@ -5,7 +5,7 @@ namespace VitSharp.IO;
 /// file: the data goes to a temporary file in the same folder (so the final rename stays on one file system),
 /// is flushed to disk, and then renamed over the target.
 /// </summary>
-internal static class AtomicFile
+internal static partial class AtomicFile
 {
     /// <summary>Prefix and suffix of temporary files, so a crash's leftovers are recognisable.</summary>
     internal const string TempPrefix = ".";
@@ -44,15 +44,26 @@ internal static class AtomicFile
         }
     }
 
-    private static void TryDelete(string temp)
+    /// <summary>
+    /// Whether <paramref name="fileName"/> is one of <see cref="Write"/>'s temporary files (<c>.NAME.GUID.tmp</c>), which
+    /// only a write cut short leaves behind.
+    /// </summary>
+    public static bool IsTemporaryName(string fileName) => TemporaryName().IsMatch(fileName);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^\\..+\\.[0-9a-f]{32}\\.tmp$")]
+    private static partial System.Text.RegularExpressions.Regex TemporaryName();
+
+    /// <summary>Deletes <paramref name="path"/> if it can; false when it could not (the caller has a better error to report, or none).</summary>
+    public static bool TryDelete(string path)
     {
         try
         {
-            File.Delete(temp);
+            File.Delete(path);
+            return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Best effort: the original exception is the one worth reporting.
+            return false;
         }
     }
 }

@@ -13,15 +13,14 @@ internal static class DirectoryWalk
     public static IReadOnlyList<string> Files(string root, Func<string, bool> include, bool followLinks = false)
     {
         var found = new List<(string Path, FileStatus Status)>();
-        var visited = new List<FileStatus>();
+        var visited = new HashSet<(ulong, ulong)>();
         var pending = new Stack<string>();
         pending.Push(root);
         while (pending.Count > 0)
         {
             string folder = pending.Pop();
             var status = FileStatus.Of(folder);
-            if (visited.Any(v => v.SameAs(status))) continue;
-            visited.Add(status);
+            if (!visited.Add((status.Device, status.Inode))) continue;
             IEnumerable<string> entries;
             try
             {

@@ -102,7 +102,7 @@ public static class KernelSweep
                 Add(where, new OneDnnLinear.Signature(rows, inFeatures, outFeatures, bias, Gradients: true, threads), autoUses);
                 return;
             }
-            bool packable = OneDnnPackedLinear.IsAvailable && inFeatures % OneDnnPackedLinear.InputMultiple == 0 && OneDnnPackedLinear.PaddedOutFeatures(outFeatures) is not null;
+            bool packable = OneDnnPackedLinear.IsAvailable && OneDnnPackedLinear.SupportsWidths(inFeatures, outFeatures);
             foreach (var dtype in !packable ? [] : bf16 ? new[] { ScalarType.Float32, ScalarType.BFloat16 } : [ScalarType.Float32])
             {
                 bool packedByAuto = KernelSelection.ChooseLinear(LinearKernel.Auto, rows, inFeatures, outFeatures, dtype, DeviceType.CPU, gradients: false, servingPack: true) == KernelSelection.LinearPath.Packed;

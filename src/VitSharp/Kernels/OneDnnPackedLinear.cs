@@ -50,6 +50,10 @@ internal static class OneDnnPackedLinear
     /// <summary>Input widths must be a multiple of this.</summary>
     public const long InputMultiple = 64;
 
+    /// <summary>Whether a weight of these widths suits the packed layout (<see cref="InputMultiple"/>, <see cref="PaddedOutFeatures"/>).</summary>
+    public static bool SupportsWidths(long inFeatures, long outFeatures) =>
+        inFeatures % InputMultiple == 0 && PaddedOutFeatures(outFeatures) is not null;
+
     /// <summary>The output width <paramref name="outFeatures"/> padded to <see cref="OutputMultiple"/>, or null where that would add more than a quarter.</summary>
     public static long? PaddedOutFeatures(long outFeatures)
     {
@@ -66,8 +70,7 @@ internal static class OneDnnPackedLinear
     public static bool Supports(Tensor weight)
     {
         if (weight.device_type != DeviceType.CPU || weight.dim() != 2 || weight.numel() == 0 || !IsAvailable) return false;
-        var shape = weight.shape;
-        if (shape[1] % InputMultiple != 0 || PaddedOutFeatures(shape[0]) is null) return false;
+        if (!SupportsWidths(weight.shape[1], weight.shape[0])) return false;
         var dtype = weight.dtype;
         return dtype == ScalarType.Float32 || (dtype == ScalarType.BFloat16 && CpuFeatures.OneDnnRunsBfloat16());
     }

@@ -26,21 +26,22 @@ public abstract class PatchEmbedding : nn.Module<Tensor, Tensor>
     /// <summary>The patch grid an image of this size produces.</summary>
     public GridSize GridFor(GridSize image)
     {
-        if (DynamicPad)
-        {
-            var padded = new GridSize((image.Height + PatchSize - 1) / PatchSize, (image.Width + PatchSize - 1) / PatchSize);
-            SizeLimits.CheckGrid(padded, $"input size {image}");
-            return padded;
-        }
+        var grid = DynamicPad
+            ? new GridSize((image.Height + PatchSize - 1) / PatchSize, (image.Width + PatchSize - 1) / PatchSize)
+            : FixedGridFor(image);
+        SizeLimits.CheckGrid(grid, "input size", image);
+        return grid;
+    }
+
+    private GridSize FixedGridFor(GridSize image)
+    {
         if (image.Height < PatchSize || image.Width < PatchSize)
             throw new ArgumentException($"input size {image} is smaller than one {PatchSize}x{PatchSize} patch");
         if (image.Height % PatchSize != 0 || image.Width % PatchSize != 0)
             throw new ArgumentException(
                 $"input size {image} is not divisible by the patch size {PatchSize}; resize or crop it to a multiple of {PatchSize} " +
                 $"(e.g. {image.Height / PatchSize * PatchSize}x{image.Width / PatchSize * PatchSize}), or enable dynamic padding");
-        var grid = new GridSize(image.Height / PatchSize, image.Width / PatchSize);
-        SizeLimits.CheckGrid(grid, $"input size {image}");
-        return grid;
+        return new GridSize(image.Height / PatchSize, image.Width / PatchSize);
     }
 
     /// <summary>Checks the input's rank and channels, and pads it when dynamic padding is on.</summary>
